@@ -1,0 +1,5 @@
+pytest_plugins = [
+    "salescope.testing.fixtures",
+    "salescope.testing.browser",
+    "salescope.testing.postgres",
+]

@@ -1,0 +1,189 @@
+"""Validation of custom field values (D3), used by every write path of accounts, contacts and deals.
+
+Values are stored in each record's ``custom`` JSON in a canonical form:
+text → str, number → decimal string, money → {"amount": "12.50", "currency": "EUR"},
+date → "YYYY-MM-DD", choice → str, multi_choice → sorted list of str, boolean → bool.
+Errors are keyed ``custom.<key>`` and name the field's label.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from salescope.core.money import parse_amount
+from salescope.customfields.models import CustomFieldDefinition, FieldType, Target, key_validator
+
+MAX_TEXT = 2000
+_TRUE = {"true", "yes", "1", "ja", "oui", "on"}
+_FALSE = {"false", "no", "0", "nein", "non", "off", ""}
+
+
+def definitions(target: str) -> list[CustomFieldDefinition]:
+    return list(
+        CustomFieldDefinition.objects.filter(target=target, active=True).select_related(
+            "required_from_stage"
+        )
+    )
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
+    """Canonical form of ``value`` for ``definition``; raises ValueError with a user message."""
+    label = definition.label
+    kind = definition.field_type
+    if kind == FieldType.TEXT:
+        if not isinstance(value, str):
+            raise ValueError(f"{label}: expected text.")
+        if len(value) > MAX_TEXT:
+            raise ValueError(f"{label}: at most {MAX_TEXT} characters.")
+        return value.strip()
+    if kind == FieldType.NUMBER:
+        if isinstance(value, bool) or isinstance(value, float):
+            raise ValueError(f"{label}: enter an exact number, e.g. 12.5.")
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise ValueError(f"{label}: {value!r} is not a number.") from None
+        if not number.is_finite():
+            raise ValueError(f"{label}: {value!r} is not a finite number.")
+        return str(number)
+    if kind == FieldType.MONEY:
+        if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
+            raise ValueError(f"{label}: expected an amount and a currency.")
+        from salescope.org.models import Currency
+
+        currency = str(value["currency"])
+        if not Currency.objects.filter(code=currency).exists():
+            raise ValueError(f"{label}: unknown currency {currency!r}.")
+        try:
+            amount = parse_amount(value["amount"], field=label, allow_negative=True)
+        except ValidationError as exc:
+            raise ValueError("; ".join(exc.messages)) from None
+        return {"amount": str(amount), "currency": currency}
+    if kind == FieldType.DATE:
+        if isinstance(value, dt.datetime):
+            raise ValueError(f"{label}: expected a date, not a date and time.")
+        if isinstance(value, dt.date):
+            return value.isoformat()
+        try:
+            return dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValueError(f"{label}: {value!r} is not a date (use YYYY-MM-DD).") from None
+    if kind == FieldType.CHOICE:
+        if value not in definition.choices:
+            raise ValueError(f"{label}: {value!r} is not one of {', '.join(map(str, definition.choices))}.")
+        return value
+    if kind == FieldType.MULTI_CHOICE:
+        if isinstance(value, str) or not isinstance(value, Iterable):
+            raise ValueError(f"{label}: expected a list of choices.")
+        items = list(value)
+        bad = [v for v in items if v not in definition.choices]
+        if bad:
+            raise ValueError(f"{label}: {', '.join(map(repr, bad))} not among {', '.join(definition.choices)}.")
+        return sorted(set(items))
+    if kind == FieldType.BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise ValueError(f"{label}: expected yes or no.")
+    raise ValueError(f"{label}: unsupported field type {kind!r}.")
+
+
+def clean_custom_values(
+    *, target: str, values: Mapping[str, Any] | None, previous: Mapping[str, Any] | None = None,
+    creating: bool = False, defs: list[CustomFieldDefinition] | None = None,
+) -> dict[str, Any]:
+    """Merge ``values`` into ``previous`` and validate; ``None`` or "" clears a value.
+
+    Raises ``ValidationError`` keyed ``custom.<key>`` for unknown keys, malformed values and,
+    when ``creating``, missing fields that are mandatory on create.
+    """
+    if values is not None and not isinstance(values, Mapping):
+        raise ValidationError({"custom": "Custom fields must be given as a mapping of key to value."})
+    defs = definitions(target) if defs is None else defs
+    by_key = {d.key: d for d in defs}
+    result = dict(previous or {})
+    errors: dict[str, list[str]] = {}
+    for key, value in (values or {}).items():
+        definition = by_key.get(key)
+        if definition is None:
+            errors[f"custom.{key}"] = [f"Unknown custom field {key!r} for {target}."]
+            continue
+        if _empty(value):
+            result.pop(key, None)
+            continue
+        try:
+            result[key] = clean_value(definition, value)
+        except ValueError as exc:
+            errors[f"custom.{key}"] = [str(exc)]
+    if creating:
+        for definition in defs:
+            if definition.required_on_create and _empty(result.get(definition.key)):
+                errors.setdefault(f"custom.{definition.key}", []).append(
+                    f"{definition.label} is mandatory."
+                )
+    if errors:
+        raise ValidationError(errors)
+    return result
+
+
+def missing_for_stage(
+    *, values: Mapping[str, Any], stage: Any, defs: list[CustomFieldDefinition] | None = None
+) -> list[CustomFieldDefinition]:
+    """Opportunity fields that must be filled before entering ``stage`` (gate from that stage on).
+
+    A field required from stage S is required for S and every later stage of S's pipeline,
+    including the won stage; never for the lost stage.
+    """
+    if stage.kind == "lost":
+        return []
+    defs = definitions(Target.OPPORTUNITY) if defs is None else defs
+    missing = []
+    for d in defs:
+        gate = d.required_from_stage
+        if gate is None or gate.pipeline_id != stage.pipeline_id:
+            continue
+        if (stage.kind == "won" or stage.order >= gate.order) and _empty(values.get(d.key)):
+            missing.append(d)
+    return missing
+
+
+@transaction.atomic
+def define_field(*, target: str, key: str, label: str, field_type: str, choices: list[str] | None = None,
+                 required_on_create: bool = False, required_from_stage: Any = None,
+                 help_text: str = "", order: int = 0) -> CustomFieldDefinition:
+    errors: dict[str, str] = {}
+    if target not in Target.values:
+        errors["target"] = f"Unknown target {target!r}; choose one of {', '.join(Target.values)}."
+    if field_type not in FieldType.values:
+        errors["field_type"] = f"Unknown type {field_type!r}; choose one of {', '.join(FieldType.values)}."
+    try:
+        key_validator(key)
+    except ValidationError:
+        errors["key"] = f"Key {key!r}: use lowercase letters, digits and underscores, starting with a letter."
+    if not label.strip():
+        errors["label"] = "Label cannot be empty."
+    choices = list(choices or [])
+    if field_type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and not choices:
+        errors["choices"] = "Choice fields need at least one choice."
+    if required_from_stage is not None and target != Target.OPPORTUNITY:
+        errors["required_from_stage"] = "Only opportunity fields can be mandatory from a stage on."
+    if CustomFieldDefinition.objects.filter(target=target, key=key).exists():
+        errors["key"] = f"A {target} field with key {key!r} already exists."
+    if errors:
+        raise ValidationError(errors)
+    return CustomFieldDefinition.objects.create(
+        target=target, key=key, label=label.strip(), field_type=field_type, choices=choices,
+        required_on_create=required_on_create, required_from_stage=required_from_stage,
+        help_text=help_text, order=order,
+    )
