@@ -86,7 +86,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+        ),
     }
     # A file (not shared-cache memory) so tests exercise real locking between connections.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_salescope.sqlite3")}
@@ -127,7 +129,9 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
-SALESCOPE_MAX_ATTACHMENT_BYTES = int(os.environ.get("SALESCOPE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024))
+SALESCOPE_MAX_ATTACHMENT_BYTES = int(
+    os.environ.get("SALESCOPE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -110,8 +110,11 @@ def visible_activities(user: User, qs: QuerySet[M]) -> QuerySet[M]:
     opps = visible_opportunities(user, Opportunity.objects.all()).values("pk")
     accounts = visible_accounts(user, Account.objects.all()).values("pk")
     return qs.filter(
-        Q(owner__in=owner_ids(user)) | Q(assigned_by=user) | Q(participant_users=user)
-        | Q(opportunity__in=opps) | Q(account__in=accounts)
+        Q(owner__in=owner_ids(user))
+        | Q(assigned_by=user)
+        | Q(participant_users=user)
+        | Q(opportunity__in=opps)
+        | Q(account__in=accounts)
     ).distinct()
 
 

@@ -73,15 +73,18 @@ class TagCategory(NamedOption):
 
 
 class Tag(models.Model):
-    category = models.ForeignKey(TagCategory, verbose_name=_("category"), on_delete=models.CASCADE,
-                                 related_name="tags")
+    category = models.ForeignKey(
+        TagCategory, verbose_name=_("category"), on_delete=models.CASCADE, related_name="tags"
+    )
     name = models.CharField(_("name"), max_length=80)
 
     class Meta:
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
         ordering = ["category__order", "category__name", "name"]
-        constraints = [models.UniqueConstraint(fields=["category", "name"], name="unique_tag_in_category")]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "name"], name="unique_tag_in_category")
+        ]
 
     def __str__(self) -> str:
         return f"{self.category.name}: {self.name}"
@@ -91,31 +94,51 @@ class Account(TrackedModel):
     name = models.CharField(_("name"), max_length=200)
     normalized_name = models.CharField(max_length=200, editable=False, db_index=True)
     status = models.ForeignKey(AccountStatus, verbose_name=_("status"), on_delete=models.PROTECT)
-    tier = models.ForeignKey(Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.PROTECT)
-    account_type = models.ForeignKey(AccountType, verbose_name=_("account type"), null=True, blank=True,
-                                     on_delete=models.PROTECT)
-    industry = models.ForeignKey(Industry, verbose_name=_("industry"), null=True, blank=True,
-                                 on_delete=models.PROTECT)
-    region = models.ForeignKey(Region, verbose_name=_("region / territory"), null=True, blank=True,
-                               on_delete=models.PROTECT)
-    owner = models.ForeignKey("org.User", verbose_name=_("owner"), on_delete=models.PROTECT,
-                              related_name="owned_accounts")
-    parent = models.ForeignKey("self", verbose_name=_("parent company"), null=True, blank=True,
-                               on_delete=models.SET_NULL, related_name="subsidiaries")
+    tier = models.ForeignKey(
+        Tier, verbose_name=_("tier"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    account_type = models.ForeignKey(
+        AccountType, verbose_name=_("account type"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    industry = models.ForeignKey(
+        Industry, verbose_name=_("industry"), null=True, blank=True, on_delete=models.PROTECT
+    )
+    region = models.ForeignKey(
+        Region,
+        verbose_name=_("region / territory"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+    )
+    owner = models.ForeignKey(
+        "org.User", verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_accounts"
+    )
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent company"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subsidiaries",
+    )
     website = models.URLField(_("website"), blank=True)
     domain = models.CharField(_("domain"), max_length=200, blank=True, db_index=True)
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     street = models.CharField(_("street"), max_length=200, blank=True)
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
-    country = models.CharField(_("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE"))
+    country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO 3166 code, e.g. DE")
+    )
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
-    annual_revenue = models.DecimalField(_("annual revenue"), max_digits=16, decimal_places=2,
-                                         null=True, blank=True)
+    annual_revenue = models.DecimalField(
+        _("annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
     description = models.TextField(_("description"), blank=True)
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="accounts")
-    shared_with = models.ManyToManyField("org.User", verbose_name=_("shared with"), blank=True,
-                                         related_name="shared_accounts")
+    shared_with = models.ManyToManyField(
+        "org.User", verbose_name=_("shared with"), blank=True, related_name="shared_accounts"
+    )
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
@@ -136,10 +159,12 @@ class Contact(TrackedModel):
     mobile = models.CharField(_("mobile"), max_length=40, blank=True)
     job_title = models.CharField(_("job title"), max_length=120, blank=True)
     language = models.CharField(_("language"), max_length=8, blank=True)
-    owner = models.ForeignKey("org.User", verbose_name=_("owner"), on_delete=models.PROTECT,
-                              related_name="owned_contacts")
-    accounts = models.ManyToManyField(Account, through="AccountContact", related_name="contacts",
-                                      verbose_name=_("accounts"))
+    owner = models.ForeignKey(
+        "org.User", verbose_name=_("owner"), on_delete=models.PROTECT, related_name="owned_contacts"
+    )
+    accounts = models.ManyToManyField(
+        Account, through="AccountContact", related_name="contacts", verbose_name=_("accounts")
+    )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="contacts")
     notes = models.TextField(_("notes"), blank=True)
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
@@ -166,7 +191,9 @@ class AccountContact(models.Model):
     class Meta:
         verbose_name = _("contact at account")
         verbose_name_plural = _("contacts at accounts")
-        constraints = [models.UniqueConstraint(fields=["account", "contact"], name="unique_account_contact")]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "contact"], name="unique_account_contact")
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact} @ {self.account}"

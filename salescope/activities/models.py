@@ -14,8 +14,11 @@ class ActivityType(models.Model):
     colour = models.CharField(_("colour"), max_length=7, default="#4e79a7")
     icon = models.CharField(_("icon"), max_length=30, blank=True)
     is_milestone = models.BooleanField(_("counts as milestone action"), default=False)
-    is_meeting = models.BooleanField(_("has minutes"), default=False,
-                                     help_text=_("Meetings, visits and demos can carry minutes."))
+    is_meeting = models.BooleanField(
+        _("has minutes"),
+        default=False,
+        help_text=_("Meetings, visits and demos can carry minutes."),
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     active = models.BooleanField(_("active"), default=True)
 
@@ -29,20 +32,44 @@ class ActivityType(models.Model):
 
 
 class Activity(TrackedModel):
-    activity_type = models.ForeignKey(ActivityType, verbose_name=_("type"), on_delete=models.PROTECT,
-                                      related_name="activities")
+    activity_type = models.ForeignKey(
+        ActivityType, verbose_name=_("type"), on_delete=models.PROTECT, related_name="activities"
+    )
     subject = models.CharField(_("subject"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), null=True, blank=True,
-                                on_delete=models.CASCADE, related_name="activities")
-    opportunity = models.ForeignKey("pipeline.Opportunity", verbose_name=_("opportunity"), null=True,
-                                    blank=True, on_delete=models.CASCADE, related_name="activities")
-    contacts = models.ManyToManyField("accounts.Contact", verbose_name=_("contacts"), blank=True,
-                                      related_name="activities")
-    owner = models.ForeignKey("org.User", verbose_name=_("assigned to"), on_delete=models.PROTECT,
-                              related_name="activities")
-    assigned_by = models.ForeignKey("org.User", verbose_name=_("assigned by"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="assigned_activities")
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        verbose_name=_("opportunity"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="activities",
+    )
+    contacts = models.ManyToManyField(
+        "accounts.Contact", verbose_name=_("contacts"), blank=True, related_name="activities"
+    )
+    owner = models.ForeignKey(
+        "org.User",
+        verbose_name=_("assigned to"),
+        on_delete=models.PROTECT,
+        related_name="activities",
+    )
+    assigned_by = models.ForeignKey(
+        "org.User",
+        verbose_name=_("assigned by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_activities",
+    )
     due_on = models.DateField(_("due on"), null=True, blank=True)
     starts_at = models.DateTimeField(_("starts at"), null=True, blank=True)
     ends_at = models.DateTimeField(_("ends at"), null=True, blank=True)
@@ -51,8 +78,9 @@ class Activity(TrackedModel):
     outcome = models.CharField(_("outcome"), max_length=300, blank=True)
     # Meeting minutes (A3)
     discussion = models.TextField(_("what was discussed"), blank=True)
-    participant_users = models.ManyToManyField("org.User", verbose_name=_("internal participants"),
-                                               blank=True, related_name="meetings")
+    participant_users = models.ManyToManyField(
+        "org.User", verbose_name=_("internal participants"), blank=True, related_name="meetings"
+    )
     minutes_sent_at = models.DateTimeField(_("minutes sent at"), null=True, blank=True)
 
     class Meta:
@@ -67,7 +95,8 @@ class Activity(TrackedModel):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(ends_at__isnull=True) | models.Q(starts_at__isnull=True)
+                condition=models.Q(ends_at__isnull=True)
+                | models.Q(starts_at__isnull=True)
                 | models.Q(ends_at__gte=models.F("starts_at")),
                 name="activity_ends_after_start",
             ),
@@ -86,10 +115,22 @@ class Agreement(models.Model):
 
     activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="agreements")
     text = models.CharField(_("agreement"), max_length=300)
-    owner = models.ForeignKey("org.User", verbose_name=_("responsible"), null=True, blank=True,
-                              on_delete=models.SET_NULL, related_name="+")
-    owner_contact = models.ForeignKey("accounts.Contact", verbose_name=_("responsible (customer side)"),
-                                      null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    owner = models.ForeignKey(
+        "org.User",
+        verbose_name=_("responsible"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    owner_contact = models.ForeignKey(
+        "accounts.Contact",
+        verbose_name=_("responsible (customer side)"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     due_on = models.DateField(_("due on"), null=True, blank=True)
     done = models.BooleanField(_("done"), default=False)
 
@@ -107,12 +148,19 @@ def _attached_to_something() -> models.Q:
 
 
 class Comment(models.Model):
-    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="comments")
-    opportunity = models.ForeignKey("pipeline.Opportunity", null=True, blank=True,
-                                    on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey("org.User", verbose_name=_("author"), on_delete=models.PROTECT,
-                               related_name="+")
+    account = models.ForeignKey(
+        "accounts.Account", null=True, blank=True, on_delete=models.CASCADE, related_name="comments"
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="comments",
+    )
+    author = models.ForeignKey(
+        "org.User", verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
     body = models.TextField(_("comment"))
     created_at = models.DateTimeField(_("created at"), db_index=True)
 
@@ -120,30 +168,45 @@ class Comment(models.Model):
         verbose_name = _("comment")
         verbose_name_plural = _("comments")
         ordering = ["-created_at"]
-        constraints = [models.CheckConstraint(condition=_attached_to_something(), name="comment_has_target")]
+        constraints = [
+            models.CheckConstraint(condition=_attached_to_something(), name="comment_has_target")
+        ]
 
     def __str__(self) -> str:
         return self.body[:60]
 
 
 class Attachment(models.Model):
-    account = models.ForeignKey("accounts.Account", null=True, blank=True, on_delete=models.CASCADE,
-                                related_name="attachments")
-    opportunity = models.ForeignKey("pipeline.Opportunity", null=True, blank=True,
-                                    on_delete=models.CASCADE, related_name="attachments")
+    account = models.ForeignKey(
+        "accounts.Account",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    opportunity = models.ForeignKey(
+        "pipeline.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
     file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
     filename = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
-    uploaded_by = models.ForeignKey("org.User", verbose_name=_("uploaded by"), on_delete=models.PROTECT,
-                                    related_name="+")
+    uploaded_by = models.ForeignKey(
+        "org.User", verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
     uploaded_at = models.DateTimeField(_("uploaded at"))
 
     class Meta:
         verbose_name = _("attachment")
         verbose_name_plural = _("attachments")
         ordering = ["-uploaded_at"]
-        constraints = [models.CheckConstraint(condition=_attached_to_something(), name="attachment_has_target")]
+        constraints = [
+            models.CheckConstraint(condition=_attached_to_something(), name="attachment_has_target")
+        ]
 
     def __str__(self) -> str:
         return self.filename

@@ -17,8 +17,11 @@ from salescope.core.errors import ConflictError
 def check_version(obj: Any, expected_version: int | None, *, label: str | None = None) -> None:
     if expected_version is None or obj.version == expected_version:
         return
-    changed_by = obj.updated_by.get_full_name() or obj.updated_by.get_username() \
-        if getattr(obj, "updated_by", None) else "another user"
+    changed_by = (
+        obj.updated_by.get_full_name() or obj.updated_by.get_username()
+        if getattr(obj, "updated_by", None)
+        else "another user"
+    )
     raise ConflictError(
         label=label or f"{obj._meta.verbose_name.capitalize()} “{obj}”",
         changed_by=changed_by,

@@ -16,8 +16,9 @@ __all__ = ["ConflictError", "PermissionDenied", "ValidationError", "field_error"
 class ConflictError(Exception):
     """Optimistic version check failed: someone else saved the record first."""
 
-    def __init__(self, *, label: str, changed_by: str, changed_at: dt.datetime | None,
-                 current_version: int) -> None:
+    def __init__(
+        self, *, label: str, changed_by: str, changed_at: dt.datetime | None, current_version: int
+    ) -> None:
         when = changed_at.strftime("%Y-%m-%d %H:%M:%S %Z") if changed_at else "an unknown time"
         self.changed_by = changed_by
         self.changed_at = changed_at

@@ -14,14 +14,18 @@ class ExternalId(models.Model):
     content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
     object_id = models.PositiveBigIntegerField()
     record = GenericForeignKey("content_type", "object_id")
-    system = models.CharField(_("system"), max_length=40, help_text=_("e.g. salesforce, hubspot, erp"))
+    system = models.CharField(
+        _("system"), max_length=40, help_text=_("e.g. salesforce, hubspot, erp")
+    )
     value = models.CharField(_("external id"), max_length=200)
 
     class Meta:
         verbose_name = _("external id")
         verbose_name_plural = _("external ids")
         constraints = [
-            models.UniqueConstraint(fields=["content_type", "system", "value"], name="unique_external_id"),
+            models.UniqueConstraint(
+                fields=["content_type", "system", "value"], name="unique_external_id"
+            ),
         ]
         indexes = [models.Index(fields=["content_type", "object_id"])]
 
@@ -35,13 +39,23 @@ class TrackedModel(models.Model):
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     created_at = models.DateTimeField(_("created at"), editable=False, db_index=True)
     created_by = models.ForeignKey(
-        "org.User", verbose_name=_("created by"), null=True, blank=True, editable=False,
-        on_delete=models.SET_NULL, related_name="+",
+        "org.User",
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     updated_at = models.DateTimeField(_("updated at"), editable=False)
     updated_by = models.ForeignKey(
-        "org.User", verbose_name=_("updated by"), null=True, blank=True, editable=False,
-        on_delete=models.SET_NULL, related_name="+",
+        "org.User",
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:

@@ -1,4 +1,4 @@
-"""Reads for the home page (the KPI issue replaces these tiles with registry-driven flash figures)."""
+"""Reads for the home page (to be replaced by registry-driven flash figures)."""
 
 from __future__ import annotations
 
@@ -19,10 +19,14 @@ def home_summary(*, user: User) -> dict[str, Any]:
     opps = visible_opportunities(user, Opportunity.objects.all())
     counts = opps.aggregate(
         open=Count("id", filter=Q(outcome=Outcome.OPEN)),
-        won_this_month=Count("id", filter=Q(outcome=Outcome.WON, closed_on__year=day.year,
-                                            closed_on__month=day.month)),
-        lost_this_month=Count("id", filter=Q(outcome=Outcome.LOST, closed_on__year=day.year,
-                                             closed_on__month=day.month)),
+        won_this_month=Count(
+            "id",
+            filter=Q(outcome=Outcome.WON, closed_on__year=day.year, closed_on__month=day.month),
+        ),
+        lost_this_month=Count(
+            "id",
+            filter=Q(outcome=Outcome.LOST, closed_on__year=day.year, closed_on__month=day.month),
+        ),
     )
     my_open_activities = (
         visible_activities(user, Activity.objects.all())

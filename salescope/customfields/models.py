@@ -24,7 +24,8 @@ class FieldType(models.TextChoices):
 
 
 key_validator = RegexValidator(
-    r"^[a-z][a-z0-9_]{0,49}$", _("Use lowercase letters, digits and underscores, starting with a letter.")
+    r"^[a-z][a-z0-9_]{0,49}$",
+    _("Use lowercase letters, digits and underscores, starting with a letter."),
 )
 
 
@@ -33,12 +34,20 @@ class CustomFieldDefinition(models.Model):
     key = models.CharField(_("key"), max_length=50, validators=[key_validator])
     label = models.CharField(_("label"), max_length=100)
     field_type = models.CharField(_("type"), max_length=16, choices=FieldType.choices)
-    choices = models.JSONField(_("choices"), default=list, blank=True,
-                               help_text=_("For choice fields: the list of allowed values."))
+    choices = models.JSONField(
+        _("choices"),
+        default=list,
+        blank=True,
+        help_text=_("For choice fields: the list of allowed values."),
+    )
     required_on_create = models.BooleanField(_("mandatory on create"), default=False)
     required_from_stage = models.ForeignKey(
-        "pipeline.Stage", verbose_name=_("mandatory from stage"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="required_fields",
+        "pipeline.Stage",
+        verbose_name=_("mandatory from stage"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="required_fields",
         help_text=_("Opportunities need a value before entering this stage or any later one."),
     )
     help_text = models.CharField(_("help text"), max_length=200, blank=True)
@@ -49,7 +58,9 @@ class CustomFieldDefinition(models.Model):
         verbose_name = _("custom field")
         verbose_name_plural = _("custom fields")
         ordering = ["target", "order", "label"]
-        constraints = [models.UniqueConstraint(fields=["target", "key"], name="unique_custom_field_key")]
+        constraints = [
+            models.UniqueConstraint(fields=["target", "key"], name="unique_custom_field_key")
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_target_display()}: {self.label}"

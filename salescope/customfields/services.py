@@ -47,7 +47,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(f"{label}: at most {MAX_TEXT} characters.")
         return value.strip()
     if kind == FieldType.NUMBER:
-        if isinstance(value, bool) or isinstance(value, float):
+        if isinstance(value, bool | float):
             raise ValueError(f"{label}: enter an exact number, e.g. 12.5.")
         try:
             number = Decimal(str(value).strip())
@@ -80,7 +80,9 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(f"{label}: {value!r} is not a date (use YYYY-MM-DD).") from None
     if kind == FieldType.CHOICE:
         if value not in definition.choices:
-            raise ValueError(f"{label}: {value!r} is not one of {', '.join(map(str, definition.choices))}.")
+            raise ValueError(
+                f"{label}: {value!r} is not one of {', '.join(map(str, definition.choices))}."
+            )
         return value
     if kind == FieldType.MULTI_CHOICE:
         if isinstance(value, str) or not isinstance(value, Iterable):
@@ -88,7 +90,9 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
         items = list(value)
         bad = [v for v in items if v not in definition.choices]
         if bad:
-            raise ValueError(f"{label}: {', '.join(map(repr, bad))} not among {', '.join(definition.choices)}.")
+            raise ValueError(
+                f"{label}: {', '.join(map(repr, bad))} not among {', '.join(definition.choices)}."
+            )
         return sorted(set(items))
     if kind == FieldType.BOOLEAN:
         if isinstance(value, bool):
@@ -100,8 +104,12 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
 
 
 def clean_custom_values(
-    *, target: str, values: Mapping[str, Any] | None, previous: Mapping[str, Any] | None = None,
-    creating: bool = False, defs: list[CustomFieldDefinition] | None = None,
+    *,
+    target: str,
+    values: Mapping[str, Any] | None,
+    previous: Mapping[str, Any] | None = None,
+    creating: bool = False,
+    defs: list[CustomFieldDefinition] | None = None,
 ) -> dict[str, Any]:
     """Merge ``values`` into ``previous`` and validate; ``None`` or "" clears a value.
 
@@ -109,7 +117,9 @@ def clean_custom_values(
     when ``creating``, missing fields that are mandatory on create.
     """
     if values is not None and not isinstance(values, Mapping):
-        raise ValidationError({"custom": "Custom fields must be given as a mapping of key to value."})
+        raise ValidationError(
+            {"custom": "Custom fields must be given as a mapping of key to value."}
+        )
     defs = definitions(target) if defs is None else defs
     by_key = {d.key: d for d in defs}
     result = dict(previous or {})
@@ -159,18 +169,31 @@ def missing_for_stage(
 
 
 @transaction.atomic
-def define_field(*, target: str, key: str, label: str, field_type: str, choices: list[str] | None = None,
-                 required_on_create: bool = False, required_from_stage: Any = None,
-                 help_text: str = "", order: int = 0) -> CustomFieldDefinition:
+def define_field(
+    *,
+    target: str,
+    key: str,
+    label: str,
+    field_type: str,
+    choices: list[str] | None = None,
+    required_on_create: bool = False,
+    required_from_stage: Any = None,
+    help_text: str = "",
+    order: int = 0,
+) -> CustomFieldDefinition:
     errors: dict[str, str] = {}
     if target not in Target.values:
         errors["target"] = f"Unknown target {target!r}; choose one of {', '.join(Target.values)}."
     if field_type not in FieldType.values:
-        errors["field_type"] = f"Unknown type {field_type!r}; choose one of {', '.join(FieldType.values)}."
+        errors["field_type"] = (
+            f"Unknown type {field_type!r}; choose one of {', '.join(FieldType.values)}."
+        )
     try:
         key_validator(key)
     except ValidationError:
-        errors["key"] = f"Key {key!r}: use lowercase letters, digits and underscores, starting with a letter."
+        errors["key"] = (
+            f"Key {key!r}: use lowercase letters, digits and underscores, starting with a letter."
+        )
     if not label.strip():
         errors["label"] = "Label cannot be empty."
     choices = list(choices or [])
@@ -183,7 +206,13 @@ def define_field(*, target: str, key: str, label: str, field_type: str, choices:
     if errors:
         raise ValidationError(errors)
     return CustomFieldDefinition.objects.create(
-        target=target, key=key, label=label.strip(), field_type=field_type, choices=choices,
-        required_on_create=required_on_create, required_from_stage=required_from_stage,
-        help_text=help_text, order=order,
+        target=target,
+        key=key,
+        label=label.strip(),
+        field_type=field_type,
+        choices=choices,
+        required_on_create=required_on_create,
+        required_from_stage=required_from_stage,
+        help_text=help_text,
+        order=order,
     )

@@ -21,11 +21,19 @@ class Role(models.TextChoices):
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.REP)
     team = models.ForeignKey(
-        "org.Team", verbose_name=_("team"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="members",
+        "org.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
     )
     hourly_cost = models.DecimalField(
-        _("hourly cost"), max_digits=8, decimal_places=2, null=True, blank=True,
+        _("hourly cost"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text=_("Loaded cost of one hour of this person's time, for cost KPIs."),
     )
     hired_on = models.DateField(_("hired on"), null=True, blank=True)
@@ -47,8 +55,12 @@ class User(AbstractUser):
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(
-        User, verbose_name=_("manager"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="managed_teams",
+        User,
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
     )
     description = models.TextField(_("description"), blank=True)
 
@@ -61,11 +73,15 @@ class Team(models.Model):
         return self.name
 
 
-currency_code_validator = RegexValidator(r"^[A-Z]{3}$", _("Use a 3-letter ISO 4217 code such as EUR."))
+currency_code_validator = RegexValidator(
+    r"^[A-Z]{3}$", _("Use a 3-letter ISO 4217 code such as EUR.")
+)
 
 
 class Currency(models.Model):
-    code = models.CharField(_("code"), max_length=3, primary_key=True, validators=[currency_code_validator])
+    code = models.CharField(
+        _("code"), max_length=3, primary_key=True, validators=[currency_code_validator]
+    )
     name = models.CharField(_("name"), max_length=60)
     symbol = models.CharField(_("symbol"), max_length=8, blank=True)
     active = models.BooleanField(_("active"), default=True)
@@ -80,13 +96,16 @@ class Currency(models.Model):
 
 
 class ExchangeRate(models.Model):
-    """1 unit of ``currency`` is worth ``rate`` units of the company currency from ``valid_from`` on."""
+    """From ``valid_from`` on, 1 ``currency`` is worth ``rate`` units of the company currency."""
 
-    currency = models.ForeignKey(Currency, verbose_name=_("currency"), on_delete=models.CASCADE,
-                                 related_name="rates")
+    currency = models.ForeignKey(
+        Currency, verbose_name=_("currency"), on_delete=models.CASCADE, related_name="rates"
+    )
     valid_from = models.DateField(_("valid from"))
     rate = models.DecimalField(
-        _("rate"), max_digits=18, decimal_places=8,
+        _("rate"),
+        max_digits=18,
+        decimal_places=8,
         validators=[MinValueValidator(Decimal("0.00000001"))],
         help_text=_("Value of one unit of this currency in the company currency."),
     )
@@ -109,16 +128,23 @@ class CompanySettings(models.Model):
     """One row: the company using this Salescope installation."""
 
     name = models.CharField(_("company name"), max_length=200, default="My company")
-    currency = models.ForeignKey(Currency, verbose_name=_("company currency"), on_delete=models.PROTECT,
-                                 default="EUR")
-    locale = models.CharField(_("locale"), max_length=16, default="en",
-                              help_text=_("Default language and formats, e.g. en or de."))
+    currency = models.ForeignKey(
+        Currency, verbose_name=_("company currency"), on_delete=models.PROTECT, default="EUR"
+    )
+    locale = models.CharField(
+        _("locale"),
+        max_length=16,
+        default="en",
+        help_text=_("Default language and formats, e.g. en or de."),
+    )
     fiscal_year_start_month = models.PositiveSmallIntegerField(
-        _("fiscal year starts in month"), default=1,
+        _("fiscal year starts in month"),
+        default=1,
         validators=[MinValueValidator(1), MaxValueValidator(12)],
     )
     stale_after_days = models.PositiveSmallIntegerField(
-        _("stale after (days)"), default=7,
+        _("stale after (days)"),
+        default=7,
         help_text=_("An open opportunity not updated for this many days counts as stale."),
     )
 

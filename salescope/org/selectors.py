@@ -25,11 +25,11 @@ def company_settings() -> CompanySettings:
 
 
 def company_currency() -> str:
-    return company_settings().currency_id
+    return str(company_settings().currency_id)
 
 
 def rate_on(currency: str, on: dt.date) -> Decimal:
-    """Value of one unit of ``currency`` in the company currency on ``on`` (latest rate not after it)."""
+    """Value of 1 ``currency`` in the company currency on ``on`` (latest rate up to then)."""
     if currency == company_currency():
         return Decimal(1)
     rate = (
@@ -43,8 +43,9 @@ def rate_on(currency: str, on: dt.date) -> Decimal:
     return rate
 
 
-def convert(amount: Decimal, *, from_currency: str, to_currency: str | None = None,
-            on: dt.date) -> Decimal:
+def convert(
+    amount: Decimal, *, from_currency: str, to_currency: str | None = None, on: dt.date
+) -> Decimal:
     """Convert at the stored rates (through the company currency), rounded to cents."""
     to_currency = to_currency or company_currency()
     if from_currency == to_currency:

@@ -39,9 +39,13 @@ def ensure_company_settings(*, name: str = "My company", currency: str = "EUR") 
 
 
 @transaction.atomic
-def update_company_settings(*, name: str | None = None, currency: str | None = None,
-                            locale: str | None = None,
-                            fiscal_year_start_month: int | None = None) -> CompanySettings:
+def update_company_settings(
+    *,
+    name: str | None = None,
+    currency: str | None = None,
+    locale: str | None = None,
+    fiscal_year_start_month: int | None = None,
+) -> CompanySettings:
     settings = ensure_company_settings()
     if name is not None:
         if not name.strip():
@@ -88,10 +92,19 @@ def create_team(*, name: str, manager: User | None = None) -> Team:
 
 
 @transaction.atomic
-def create_user(*, username: str, password: str, role: str = Role.REP, email: str = "",
-                first_name: str = "", last_name: str = "", team: Team | None = None,
-                check_password: bool = True, hourly_cost: Decimal | None = None,
-                hired_on: dt.date | None = None) -> User:
+def create_user(
+    *,
+    username: str,
+    password: str,
+    role: str = Role.REP,
+    email: str = "",
+    first_name: str = "",
+    last_name: str = "",
+    team: Team | None = None,
+    check_password: bool = True,
+    hourly_cost: Decimal | None = None,
+    hired_on: dt.date | None = None,
+) -> User:
     """Create a user with a role. Admins get access to the back office."""
     if not username or not username.strip():
         raise field_error("username", "Username cannot be empty.")
@@ -100,9 +113,16 @@ def create_user(*, username: str, password: str, role: str = Role.REP, email: st
     if User.objects.filter(username=username).exists():
         raise field_error("username", f"The username {username!r} is taken.")
     user = User(
-        username=username.strip(), email=email, first_name=first_name, last_name=last_name,
-        role=role, team=team, hourly_cost=hourly_cost, hired_on=hired_on,
-        is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+        username=username.strip(),
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        team=team,
+        hourly_cost=hourly_cost,
+        hired_on=hired_on,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
     )
     if check_password:
         try:

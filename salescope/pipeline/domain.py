@@ -30,8 +30,21 @@ from salescope.pipeline.models import (
 
 # The fields whose every change is an event, in the order events are written.
 TRACKED_FIELDS: tuple[str, ...] = (
-    "name", "stage", "account", "owner", "amount", "currency", "probability", "expected_close",
-    "source", "forecast_category", "next_step", "outcome", "closed_on", "lost_reason", "lost_note",
+    "name",
+    "stage",
+    "account",
+    "owner",
+    "amount",
+    "currency",
+    "probability",
+    "expected_close",
+    "source",
+    "forecast_category",
+    "next_step",
+    "outcome",
+    "closed_on",
+    "lost_reason",
+    "lost_note",
     "custom",
 )
 _FK_FIELDS = {"stage", "account", "owner", "currency", "source", "lost_reason"}
@@ -80,18 +93,39 @@ def replay(events: Iterable[tuple[str, Any, Any]]) -> dict[str, Any]:
 
 
 def build_events(
-    *, opp: Opportunity, before: Mapping[str, Any] | None, verb: str, actor_id: int | None,
-    at: dt.datetime, recorded_at: dt.datetime, origin: str, action_id: Any,
+    *,
+    opp: Opportunity,
+    before: Mapping[str, Any] | None,
+    verb: str,
+    actor_id: int | None,
+    at: dt.datetime,
+    recorded_at: dt.datetime,
+    origin: str,
+    action_id: Any,
     reconstructed: bool = False,
 ) -> list[OpportunityEvent]:
     """Unsaved events describing the change from ``before`` (None: creation) to ``opp``."""
     after = snapshot(opp)
-    common = dict(opportunity=opp, verb=verb, actor_id=actor_id, occurred_at=at,
-                  recorded_at=recorded_at, origin=origin, action_id=action_id,
-                  reconstructed=reconstructed)
+    common = dict(
+        opportunity=opp,
+        verb=verb,
+        actor_id=actor_id,
+        occurred_at=at,
+        recorded_at=recorded_at,
+        origin=origin,
+        action_id=action_id,
+        reconstructed=reconstructed,
+    )
     if before is None:
-        return [OpportunityEvent(kind=EventKind.CREATED, old_value=None, new_value=after,
-                                 to_stage_id=after["stage"], **common)]
+        return [
+            OpportunityEvent(
+                kind=EventKind.CREATED,
+                old_value=None,
+                new_value=after,
+                to_stage_id=after["stage"],
+                **common,
+            )
+        ]
     events = []
     for field, old, new in diff(before, after):
         extra = {"from_stage_id": old, "to_stage_id": new} if field == "stage" else {}
@@ -101,9 +135,12 @@ def build_events(
 
 # --- value checks -------------------------------------------------------------------------
 
+
 def check_probability(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise field_error("probability", f"probability must be a whole number from 0 to 100 (got {value!r}).")
+        raise field_error(
+            "probability", f"probability must be a whole number from 0 to 100 (got {value!r})."
+        )
     if not 0 <= value <= 100:
         raise field_error("probability", f"probability must be between 0 and 100 (got {value}).")
     return value
@@ -113,7 +150,9 @@ def check_date(field: str, value: Any) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise field_error(field, f"{field} must be a date (got {value!r}).")
     if not MIN_DATE <= value <= MAX_DATE:
-        raise field_error(field, f"{field} {value.isoformat()} is outside {MIN_DATE.year}–{MAX_DATE.year}.")
+        raise field_error(
+            field, f"{field} {value.isoformat()} is outside {MIN_DATE.year}–{MAX_DATE.year}."
+        )
     return value
 
 
@@ -136,7 +175,9 @@ def check_text(field: str, value: Any, max_length: int | None = None) -> str:
 def check_forecast_category(value: Any) -> str:
     if value not in ForecastCategory.values or value == ForecastCategory.CLOSED:
         allowed = ", ".join(v for v in ForecastCategory.values if v != ForecastCategory.CLOSED)
-        raise field_error("forecast_category", f"forecast_category {value!r} is not one of {allowed}.")
+        raise field_error(
+            "forecast_category", f"forecast_category {value!r} is not one of {allowed}."
+        )
     return str(value)
 
 
@@ -159,28 +200,55 @@ def require_open(opp: Opportunity, action: str) -> None:
 
 
 def _gate(opp: Opportunity, stage: Stage, defs: Sequence[Any] | None) -> None:
-    missing = missing_for_stage(values=opp.custom, stage=stage, defs=list(defs) if defs is not None else None)
+    missing = missing_for_stage(
+        values=opp.custom, stage=stage, defs=list(defs) if defs is not None else None
+    )
     if missing:
-        raise ValidationError({
-            f"custom.{d.key}": f"{d.label} is mandatory before entering “{stage.name}”." for d in missing
-        })
+        raise ValidationError(
+            {
+                f"custom.{d.key}": f"{d.label} is mandatory before entering “{stage.name}”."
+                for d in missing
+            }
+        )
 
 
-def _merge_custom(opp: Opportunity, custom: Mapping[str, Any] | None, defs: Sequence[Any] | None,
-                  creating: bool = False) -> None:
+def _merge_custom(
+    opp: Opportunity,
+    custom: Mapping[str, Any] | None,
+    defs: Sequence[Any] | None,
+    creating: bool = False,
+) -> None:
     if custom is None and not creating:
         return
-    opp.custom = clean_custom_values(target="opportunity", values=custom, previous=opp.custom,
-                                     creating=creating, defs=list(defs) if defs is not None else None)
+    opp.custom = clean_custom_values(
+        target="opportunity",
+        values=custom,
+        previous=opp.custom,
+        creating=creating,
+        defs=list(defs) if defs is not None else None,
+    )
 
 
 # --- transitions (mutate ``opp`` in memory, raise ValidationError, write nothing) ----------
 
+
 def init_opportunity(
-    opp: Opportunity, *, name: Any, stage: Stage, owner: Any, amount: Any, currency: str,
-    expected_close: Any, probability: Any = None, account: Any = None, source: Any = None,
-    forecast_category: Any = None, next_step: Any = "", custom: Mapping[str, Any] | None = None,
-    defs: Sequence[Any] | None = None, at: dt.datetime,
+    opp: Opportunity,
+    *,
+    name: Any,
+    stage: Stage,
+    owner: Any,
+    amount: Any,
+    currency: str,
+    expected_close: Any,
+    probability: Any = None,
+    account: Any = None,
+    source: Any = None,
+    forecast_category: Any = None,
+    next_step: Any = "",
+    custom: Mapping[str, Any] | None = None,
+    defs: Sequence[Any] | None = None,
+    at: dt.datetime,
 ) -> None:
     errors: dict[str, Any] = {}
 
@@ -195,8 +263,10 @@ def init_opportunity(
     if stage is None:
         errors["stage"] = ["stage is required."]
     elif stage.kind != StageKind.OPEN:
-        errors["stage"] = [f"A new opportunity starts in an open stage, not “{stage.name}”; "
-                           "create it, then mark it won or lost."]
+        errors["stage"] = [
+            f"A new opportunity starts in an open stage, not “{stage.name}”; "
+            "create it, then mark it won or lost."
+        ]
     collect(check_owner, owner)
     opp.amount = collect(lambda: parse_amount(amount, field="amount"))
     opp.expected_close = collect(check_date, "expected_close", expected_close)
@@ -204,7 +274,8 @@ def init_opportunity(
         opp.probability = collect(check_probability, probability)
     opp.next_step = collect(check_text, "next_step", next_step or "", MAX_NEXT_STEP)
     opp.forecast_category = (
-        collect(check_forecast_category, forecast_category) if forecast_category
+        collect(check_forecast_category, forecast_category)
+        if forecast_category
         else ForecastCategory.PIPELINE
     )
     opp.custom = {}
@@ -230,13 +301,24 @@ def init_opportunity(
     _gate(opp, stage, defs)
 
 
-def move_to_stage(opp: Opportunity, *, stage: Stage, probability: Any = None,
-                  custom: Mapping[str, Any] | None = None, defs: Sequence[Any] | None = None) -> None:
+def move_to_stage(
+    opp: Opportunity,
+    *,
+    stage: Stage,
+    probability: Any = None,
+    custom: Mapping[str, Any] | None = None,
+    defs: Sequence[Any] | None = None,
+) -> None:
     require_open(opp, "move the stage")
     if stage.pipeline_id != opp.pipeline_id:
-        raise field_error("stage", f"“{stage.name}” belongs to another pipeline than this opportunity.")
+        raise field_error(
+            "stage", f"“{stage.name}” belongs to another pipeline than this opportunity."
+        )
     if stage.kind != StageKind.OPEN:
-        raise field_error("stage", f"Use mark won / mark lost to close an opportunity, not a move to “{stage.name}”.")
+        raise field_error(
+            "stage",
+            f"Use mark won / mark lost to close an opportunity, not a move to “{stage.name}”.",
+        )
     if stage.pk == opp.stage_id:
         raise field_error("stage", f"The opportunity is already in “{stage.name}”.")
     if probability is not None:
@@ -275,8 +357,15 @@ def set_forecast_category(opp: Opportunity, *, category: Any) -> None:
     opp.forecast_category = check_forecast_category(category)
 
 
-def mark_won(opp: Opportunity, *, won_stage: Stage, closed_on: dt.date, amount: Any = None,
-             custom: Mapping[str, Any] | None = None, defs: Sequence[Any] | None = None) -> None:
+def mark_won(
+    opp: Opportunity,
+    *,
+    won_stage: Stage,
+    closed_on: dt.date,
+    amount: Any = None,
+    custom: Mapping[str, Any] | None = None,
+    defs: Sequence[Any] | None = None,
+) -> None:
     require_open(opp, "mark it won")
     if won_stage.pipeline_id != opp.pipeline_id or won_stage.kind != StageKind.WON:
         raise field_error("stage", "The won stage must belong to the opportunity's pipeline.")
@@ -292,8 +381,9 @@ def mark_won(opp: Opportunity, *, won_stage: Stage, closed_on: dt.date, amount: 
     opp.forecast_category = ForecastCategory.CLOSED
 
 
-def mark_lost(opp: Opportunity, *, lost_stage: Stage, reason: Any, closed_on: dt.date,
-              note: str = "") -> None:
+def mark_lost(
+    opp: Opportunity, *, lost_stage: Stage, reason: Any, closed_on: dt.date, note: str = ""
+) -> None:
     require_open(opp, "mark it lost")
     if reason is None or not getattr(reason, "pk", None):
         raise field_error("lost_reason", "A lost reason is mandatory when an opportunity is lost.")
@@ -317,7 +407,9 @@ def reopen(opp: Opportunity, *, stage: Stage, probability: Any = None) -> None:
     if stage.pipeline_id != opp.pipeline_id or stage.kind != StageKind.OPEN:
         raise field_error("stage", "Reopen into an open stage of the opportunity's pipeline.")
     opp.stage = stage
-    opp.probability = stage.default_probability if probability is None else check_probability(probability)
+    opp.probability = (
+        stage.default_probability if probability is None else check_probability(probability)
+    )
     opp.outcome = Outcome.OPEN
     opp.closed_on = None
     opp.lost_reason = None
@@ -325,9 +417,16 @@ def reopen(opp: Opportunity, *, stage: Stage, probability: Any = None) -> None:
     opp.forecast_category = ForecastCategory.PIPELINE
 
 
-def update_details(opp: Opportunity, *, name: Any = None, account: Any = ..., source: Any = ...,
-                   next_step: Any = None, custom: Mapping[str, Any] | None = None,
-                   defs: Sequence[Any] | None = None) -> None:
+def update_details(
+    opp: Opportunity,
+    *,
+    name: Any = None,
+    account: Any = ...,
+    source: Any = ...,
+    next_step: Any = None,
+    custom: Mapping[str, Any] | None = None,
+    defs: Sequence[Any] | None = None,
+) -> None:
     """Fields without consequences of their own (still recorded as history)."""
     if name is not None:
         opp.name = check_name(name)

@@ -46,18 +46,26 @@ class SalesFunction(models.TextChoices):
 
 
 class Stage(models.Model):
-    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE,
-                                 related_name="stages")
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.CASCADE, related_name="stages"
+    )
     name = models.CharField(_("name"), max_length=100)
     order = models.PositiveSmallIntegerField(_("order"))
-    kind = models.CharField(_("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN)
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=StageKind.choices, default=StageKind.OPEN
+    )
     default_probability = models.PositiveSmallIntegerField(
-        _("default probability (%)"), validators=[MaxValueValidator(100)])
+        _("default probability (%)"), validators=[MaxValueValidator(100)]
+    )
     rotting_days = models.PositiveSmallIntegerField(
-        _("rots after (days)"), null=True, blank=True,
-        help_text=_("Expected maximum number of days in this stage."))
-    owning_function = models.CharField(_("owning role"), max_length=24, choices=SalesFunction.choices,
-                                       blank=True, default="")
+        _("rots after (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Expected maximum number of days in this stage."),
+    )
+    owning_function = models.CharField(
+        _("owning role"), max_length=24, choices=SalesFunction.choices, blank=True, default=""
+    )
     checklist = models.JSONField(_("qualification checklist"), default=list, blank=True)
 
     class Meta:
@@ -67,12 +75,19 @@ class Stage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["pipeline", "order"], name="unique_stage_order"),
             models.UniqueConstraint(fields=["pipeline", "name"], name="unique_stage_name"),
-            models.UniqueConstraint(fields=["pipeline"], condition=models.Q(kind="won"),
-                                    name="one_won_stage_per_pipeline"),
-            models.UniqueConstraint(fields=["pipeline"], condition=models.Q(kind="lost"),
-                                    name="one_lost_stage_per_pipeline"),
-            models.CheckConstraint(condition=models.Q(default_probability__lte=100),
-                                   name="stage_probability_range"),
+            models.UniqueConstraint(
+                fields=["pipeline"],
+                condition=models.Q(kind="won"),
+                name="one_won_stage_per_pipeline",
+            ),
+            models.UniqueConstraint(
+                fields=["pipeline"],
+                condition=models.Q(kind="lost"),
+                name="one_lost_stage_per_pipeline",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(default_probability__lte=100), name="stage_probability_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -109,8 +124,9 @@ class SourceChannel(models.TextChoices):
 
 class Source(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
-    channel = models.CharField(_("channel"), max_length=24, choices=SourceChannel.choices,
-                               default=SourceChannel.OTHER)
+    channel = models.CharField(
+        _("channel"), max_length=24, choices=SourceChannel.choices, default=SourceChannel.OTHER
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -125,7 +141,9 @@ class Source(models.Model):
 class ProductLine(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     code = models.CharField(_("code"), max_length=40, blank=True)
-    list_price = models.DecimalField(_("list price"), max_digits=14, decimal_places=2, null=True, blank=True)
+    list_price = models.DecimalField(
+        _("list price"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -155,37 +173,67 @@ class Opportunity(TrackedModel):
     """A deal. Tracked fields change only through ``pipeline.services`` verbs."""
 
     name = models.CharField(_("name"), max_length=200)
-    pipeline = models.ForeignKey(Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT,
-                                 related_name="opportunities")
-    stage = models.ForeignKey(Stage, verbose_name=_("stage"), on_delete=models.PROTECT,
-                              related_name="opportunities")
+    pipeline = models.ForeignKey(
+        Pipeline, verbose_name=_("pipeline"), on_delete=models.PROTECT, related_name="opportunities"
+    )
+    stage = models.ForeignKey(
+        Stage, verbose_name=_("stage"), on_delete=models.PROTECT, related_name="opportunities"
+    )
     stage_entered_at = models.DateTimeField(_("in stage since"))
-    account = models.ForeignKey("accounts.Account", verbose_name=_("account"), null=True, blank=True,
-                                on_delete=models.PROTECT, related_name="opportunities")
-    contacts = models.ManyToManyField("accounts.Contact", verbose_name=_("contacts"), blank=True,
-                                      related_name="opportunities")
-    owner = models.ForeignKey("org.User", verbose_name=_("owner"), on_delete=models.PROTECT,
-                              related_name="owned_opportunities")
+    account = models.ForeignKey(
+        "accounts.Account",
+        verbose_name=_("account"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    contacts = models.ManyToManyField(
+        "accounts.Contact", verbose_name=_("contacts"), blank=True, related_name="opportunities"
+    )
+    owner = models.ForeignKey(
+        "org.User",
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
+        related_name="owned_opportunities",
+    )
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
-    currency = models.ForeignKey("org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT)
+    currency = models.ForeignKey(
+        "org.Currency", verbose_name=_("currency"), on_delete=models.PROTECT
+    )
     probability = models.PositiveSmallIntegerField(
-        _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)])
+        _("probability (%)"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
     expected_close = models.DateField(_("expected close date"))
-    source = models.ForeignKey(Source, verbose_name=_("source"), null=True, blank=True,
-                               on_delete=models.PROTECT, related_name="opportunities")
-    products = models.ManyToManyField(ProductLine, verbose_name=_("product lines"), blank=True,
-                                      related_name="opportunities")
-    forecast_category = models.CharField(_("forecast category"), max_length=16,
-                                         choices=ForecastCategory.choices,
-                                         default=ForecastCategory.PIPELINE)
+    source = models.ForeignKey(
+        Source,
+        verbose_name=_("source"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opportunities",
+    )
+    products = models.ManyToManyField(
+        ProductLine, verbose_name=_("product lines"), blank=True, related_name="opportunities"
+    )
+    forecast_category = models.CharField(
+        _("forecast category"),
+        max_length=16,
+        choices=ForecastCategory.choices,
+        default=ForecastCategory.PIPELINE,
+    )
     next_step = models.CharField(_("next step"), max_length=300, blank=True)
-    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN)
+    outcome = models.CharField(
+        _("outcome"), max_length=8, choices=Outcome.choices, default=Outcome.OPEN
+    )
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
-    lost_reason = models.ForeignKey(LostReason, verbose_name=_("lost reason"), null=True, blank=True,
-                                    on_delete=models.PROTECT)
+    lost_reason = models.ForeignKey(
+        LostReason, verbose_name=_("lost reason"), null=True, blank=True, on_delete=models.PROTECT
+    )
     lost_note = models.TextField(_("lost note"), blank=True)
-    shared_with = models.ManyToManyField("org.User", verbose_name=_("shared with"), blank=True,
-                                         related_name="shared_opportunities")
+    shared_with = models.ManyToManyField(
+        "org.User", verbose_name=_("shared with"), blank=True, related_name="shared_opportunities"
+    )
     custom = models.JSONField(_("custom fields"), default=dict, blank=True)
 
     class Meta:
@@ -199,9 +247,13 @@ class Opportunity(TrackedModel):
             models.Index(fields=["outcome", "closed_on"]),
         ]
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"),
-            models.CheckConstraint(condition=models.Q(probability__gte=0, probability__lte=100),
-                                   name="opportunity_probability_range"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gte=0), name="opportunity_amount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(probability__gte=0, probability__lte=100),
+                name="opportunity_probability_range",
+            ),
             models.CheckConstraint(
                 condition=models.Q(outcome="open", closed_on__isnull=True)
                 | (~models.Q(outcome="open") & models.Q(closed_on__isnull=False)),
@@ -264,17 +316,33 @@ class OpportunityEvent(models.Model):
     verb = models.CharField(_("action"), max_length=40)
     old_value = models.JSONField(_("old value"), null=True, blank=True)
     new_value = models.JSONField(_("new value"), null=True, blank=True)
-    from_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    to_stage = models.ForeignKey(Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor = models.ForeignKey("org.User", verbose_name=_("by"), null=True, blank=True,
-                              on_delete=models.PROTECT, related_name="+")
+    from_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_stage = models.ForeignKey(
+        Stage, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    actor = models.ForeignKey(
+        "org.User",
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     occurred_at = models.DateTimeField(_("when"))
     recorded_at = models.DateTimeField(_("recorded at"))
-    action_id = models.UUIDField(default=uuid.uuid4, help_text=_("Events written by one action share it."))
-    origin = models.CharField(_("origin"), max_length=8, choices=EventOrigin.choices, default=EventOrigin.UI)
+    action_id = models.UUIDField(
+        default=uuid.uuid4, help_text=_("Events written by one action share it.")
+    )
+    origin = models.CharField(
+        _("origin"), max_length=8, choices=EventOrigin.choices, default=EventOrigin.UI
+    )
     reconstructed = models.BooleanField(
-        _("reconstructed"), default=False,
-        help_text=_("Derived from created/closed dates during an import, not observed."))
+        _("reconstructed"),
+        default=False,
+        help_text=_("Derived from created/closed dates during an import, not observed."),
+    )
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -23,7 +23,9 @@ def open_stages(pipeline: Pipeline) -> QuerySet[Stage]:
 
 
 def history(opportunity: Opportunity) -> QuerySet[OpportunityEvent]:
-    return opportunity.events.select_related("actor", "from_stage", "to_stage").order_by("occurred_at", "id")
+    return opportunity.events.select_related("actor", "from_stage", "to_stage").order_by(
+        "occurred_at", "id"
+    )
 
 
 def rebuilt_state(opportunity: Opportunity) -> dict[str, Any]:

@@ -51,29 +51,44 @@ def _check_currency(code: Any) -> str:
 
 def _emit(opp: Opportunity, verb: str, events: list[OpportunityEvent], actor: User | None) -> None:
     transaction.on_commit(
-        lambda: opportunity_changed.send(sender=Opportunity, opportunity=opp, verb=verb,
-                                         events=events, actor=actor)
+        lambda: opportunity_changed.send(
+            sender=Opportunity, opportunity=opp, verb=verb, events=events, actor=actor
+        )
     )
 
 
-def _write(opp: Opportunity, *, before: dict[str, Any] | None, verb: str, actor: User | None,
-           origin: str) -> list[OpportunityEvent]:
+def _write(
+    opp: Opportunity, *, before: dict[str, Any] | None, verb: str, actor: User | None, origin: str
+) -> list[OpportunityEvent]:
     now = clock.now()
     events = domain.build_events(
-        opp=opp, before=before, verb=verb, actor_id=actor.pk if actor else None, at=now,
-        recorded_at=now, origin=origin, action_id=uuid.uuid4(),
+        opp=opp,
+        before=before,
+        verb=verb,
+        actor_id=actor.pk if actor else None,
+        at=now,
+        recorded_at=now,
+        origin=origin,
+        action_id=uuid.uuid4(),
     )
     return OpportunityEvent.objects.bulk_create(events)
 
 
 def _apply(
-    opportunity: Opportunity, *, verb: str, actor: User | None, expected_version: int | None,
-    origin: str, mutate: Callable[[Opportunity], None],
+    opportunity: Opportunity,
+    *,
+    verb: str,
+    actor: User | None,
+    expected_version: int | None,
+    origin: str,
+    mutate: Callable[[Opportunity], None],
 ) -> Opportunity:
     with transaction.atomic():
-        opp = Opportunity.objects.select_for_update(of=("self",)).select_related(
-            "stage", "updated_by", "owner"
-        ).get(pk=opportunity.pk)
+        opp = (
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("stage", "updated_by", "owner")
+            .get(pk=opportunity.pk)
+        )
         if actor is not None:
             require_change(actor, opp)
         check_version(opp, expected_version)
@@ -88,7 +103,9 @@ def _apply(
         opp.version += 1
         opp.updated_at = now
         opp.updated_by = actor
-        opp.full_clean(exclude=["contacts", "products", "shared_with", "custom"], validate_unique=False)
+        opp.full_clean(
+            exclude=["contacts", "products", "shared_with", "custom"], validate_unique=False
+        )
         opp.save()
         events = _write(opp, before=before, verb=verb, actor=actor, origin=origin)
         _emit(opp, verb, events, actor)
@@ -103,16 +120,30 @@ def stage_of_kind(pipeline_id: int, kind: str) -> Stage:
     try:
         return Stage.objects.get(pipeline_id=pipeline_id, kind=kind)
     except Stage.DoesNotExist:
-        raise field_error("stage", f"The pipeline has no {kind} stage; an admin must add one.") from None
+        raise field_error(
+            "stage", f"The pipeline has no {kind} stage; an admin must add one."
+        ) from None
 
 
 @transaction.atomic
 def create_opportunity(
-    *, actor: User | None, name: str, stage: Stage, amount: Any, expected_close: dt.date,
-    owner: User | None = None, currency: str | None = None, probability: int | None = None,
-    account: Any = None, source: Any = None, products: Iterable[Any] = (),
-    contacts: Iterable[Any] = (), forecast_category: str | None = None, next_step: str = "",
-    custom: Mapping[str, Any] | None = None, origin: str = EventOrigin.UI,
+    *,
+    actor: User | None,
+    name: str,
+    stage: Stage,
+    amount: Any,
+    expected_close: dt.date,
+    owner: User | None = None,
+    currency: str | None = None,
+    probability: int | None = None,
+    account: Any = None,
+    source: Any = None,
+    products: Iterable[Any] = (),
+    contacts: Iterable[Any] = (),
+    forecast_category: str | None = None,
+    next_step: str = "",
+    custom: Mapping[str, Any] | None = None,
+    origin: str = EventOrigin.UI,
 ) -> Opportunity:
     """Create an opportunity in an open stage; probability defaults to the stage's."""
     from salescope.org.selectors import company_currency
@@ -120,7 +151,12 @@ def create_opportunity(
     owner = owner or actor
     if actor is not None and actor.role == "readonly":
         raise field_error("owner", "Read-only users cannot create opportunities.")
-    if actor is not None and owner is not None and owner.pk != actor.pk and actor.role in ("rep", "marketing"):
+    if (
+        actor is not None
+        and owner is not None
+        and owner.pk != actor.pk
+        and actor.role in ("rep", "marketing")
+    ):
         # Reps create for themselves; hand-over goes through ``reassign``.
         raise field_error("owner", "You can only create opportunities that you own.")
     currency = _check_currency(currency or company_currency())
@@ -131,9 +167,21 @@ def create_opportunity(
     now = clock.now()
     opp = Opportunity(created_at=now, updated_at=now, created_by=actor, updated_by=actor)
     domain.init_opportunity(
-        opp, name=name, stage=stage, owner=owner, amount=amount, currency=currency,
-        expected_close=expected_close, probability=probability, account=account, source=source,
-        forecast_category=forecast_category, next_step=next_step, custom=custom, defs=_defs(), at=now,
+        opp,
+        name=name,
+        stage=stage,
+        owner=owner,
+        amount=amount,
+        currency=currency,
+        expected_close=expected_close,
+        probability=probability,
+        account=account,
+        source=source,
+        forecast_category=forecast_category,
+        next_step=next_step,
+        custom=custom,
+        defs=_defs(),
+        at=now,
     )
     opp.full_clean(exclude=["contacts", "products", "shared_with", "custom"], validate_unique=False)
     opp.save()
@@ -146,56 +194,125 @@ def create_opportunity(
     return opp
 
 
-def move_to_stage(*, opportunity: Opportunity, stage: Stage, actor: User | None,
-                  probability: int | None = None, custom: Mapping[str, Any] | None = None,
-                  expected_version: int | None = None, origin: str = EventOrigin.UI) -> Opportunity:
+def move_to_stage(
+    *,
+    opportunity: Opportunity,
+    stage: Stage,
+    actor: User | None,
+    probability: int | None = None,
+    custom: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     """Move to another open stage. Probability becomes the stage's default unless given here.
 
     Missing fields that are mandatory from ``stage`` on can be supplied in ``custom``.
     """
     defs = _defs()
-    return _apply(opportunity, verb="move_to_stage", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.move_to_stage(
-                      o, stage=stage, probability=probability, custom=custom, defs=defs))
+    return _apply(
+        opportunity,
+        verb="move_to_stage",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.move_to_stage(
+            o, stage=stage, probability=probability, custom=custom, defs=defs
+        ),
+    )
 
 
-def change_amount(*, opportunity: Opportunity, amount: Any, actor: User | None,
-                  currency: str | None = None, expected_version: int | None = None,
-                  origin: str = EventOrigin.UI) -> Opportunity:
+def change_amount(
+    *,
+    opportunity: Opportunity,
+    amount: Any,
+    actor: User | None,
+    currency: str | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     if currency is not None:
         _check_currency(currency)
-    return _apply(opportunity, verb="change_amount", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.change_amount(o, amount=amount, currency=currency))
+    return _apply(
+        opportunity,
+        verb="change_amount",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.change_amount(o, amount=amount, currency=currency),
+    )
 
 
-def change_probability(*, opportunity: Opportunity, probability: int, actor: User | None,
-                       expected_version: int | None = None, origin: str = EventOrigin.UI) -> Opportunity:
-    return _apply(opportunity, verb="change_probability", actor=actor,
-                  expected_version=expected_version, origin=origin,
-                  mutate=lambda o: domain.change_probability(o, probability=probability))
+def change_probability(
+    *,
+    opportunity: Opportunity,
+    probability: int,
+    actor: User | None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
+    return _apply(
+        opportunity,
+        verb="change_probability",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.change_probability(o, probability=probability),
+    )
 
 
-def change_expected_close(*, opportunity: Opportunity, expected_close: dt.date, actor: User | None,
-                          expected_version: int | None = None,
-                          origin: str = EventOrigin.UI) -> Opportunity:
-    return _apply(opportunity, verb="change_expected_close", actor=actor,
-                  expected_version=expected_version, origin=origin,
-                  mutate=lambda o: domain.change_expected_close(o, expected_close=expected_close))
+def change_expected_close(
+    *,
+    opportunity: Opportunity,
+    expected_close: dt.date,
+    actor: User | None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
+    return _apply(
+        opportunity,
+        verb="change_expected_close",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.change_expected_close(o, expected_close=expected_close),
+    )
 
 
-def reassign(*, opportunity: Opportunity, owner: User, actor: User | None,
-             expected_version: int | None = None, origin: str = EventOrigin.UI) -> Opportunity:
+def reassign(
+    *,
+    opportunity: Opportunity,
+    owner: User,
+    actor: User | None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     """Hand the opportunity over to ``owner`` (recorded as an owner event: P6 hand-over)."""
-    return _apply(opportunity, verb="reassign", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.reassign(o, owner=owner))
+    return _apply(
+        opportunity,
+        verb="reassign",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.reassign(o, owner=owner),
+    )
 
 
-def set_forecast_category(*, opportunity: Opportunity, category: str, actor: User | None,
-                          expected_version: int | None = None,
-                          origin: str = EventOrigin.UI) -> Opportunity:
-    return _apply(opportunity, verb="set_forecast_category", actor=actor,
-                  expected_version=expected_version, origin=origin,
-                  mutate=lambda o: domain.set_forecast_category(o, category=category))
+def set_forecast_category(
+    *,
+    opportunity: Opportunity,
+    category: str,
+    actor: User | None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
+    return _apply(
+        opportunity,
+        verb="set_forecast_category",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.set_forecast_category(o, category=category),
+    )
 
 
 def _closing_date(closed_on: dt.date | None) -> dt.date:
@@ -208,32 +325,61 @@ def _closing_date(closed_on: dt.date | None) -> dt.date:
     return closed_on
 
 
-def mark_won(*, opportunity: Opportunity, actor: User | None, closed_on: dt.date | None = None,
-             amount: Any = None, custom: Mapping[str, Any] | None = None,
-             expected_version: int | None = None, origin: str = EventOrigin.UI) -> Opportunity:
+def mark_won(
+    *,
+    opportunity: Opportunity,
+    actor: User | None,
+    closed_on: dt.date | None = None,
+    amount: Any = None,
+    custom: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     won = stage_of_kind(opportunity.pipeline_id, StageKind.WON)
     day = _closing_date(closed_on)
     defs = _defs()
-    return _apply(opportunity, verb="mark_won", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.mark_won(
-                      o, won_stage=won, closed_on=day, amount=amount, custom=custom, defs=defs))
+    return _apply(
+        opportunity,
+        verb="mark_won",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.mark_won(
+            o, won_stage=won, closed_on=day, amount=amount, custom=custom, defs=defs
+        ),
+    )
 
 
-def mark_lost(*, opportunity: Opportunity, reason: LostReason | None, actor: User | None,
-              note: str = "", closed_on: dt.date | None = None,
-              expected_version: int | None = None, origin: str = EventOrigin.UI) -> Opportunity:
+def mark_lost(
+    *,
+    opportunity: Opportunity,
+    reason: LostReason | None,
+    actor: User | None,
+    note: str = "",
+    closed_on: dt.date | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     lost = stage_of_kind(opportunity.pipeline_id, StageKind.LOST)
     day = _closing_date(closed_on)
-    return _apply(opportunity, verb="mark_lost", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.mark_lost(
-                      o, lost_stage=lost, reason=reason, closed_on=day, note=note))
+    return _apply(
+        opportunity,
+        verb="mark_lost",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.mark_lost(
+            o, lost_stage=lost, reason=reason, closed_on=day, note=note
+        ),
+    )
 
 
 def stage_before_close(opportunity: Opportunity) -> Stage | None:
     """The open stage the opportunity was in when it was last closed (from its history)."""
     event = (
-        OpportunityEvent.objects.filter(opportunity=opportunity, kind=EventKind.STAGE,
-                                        from_stage__kind=StageKind.OPEN)
+        OpportunityEvent.objects.filter(
+            opportunity=opportunity, kind=EventKind.STAGE, from_stage__kind=StageKind.OPEN
+        )
         .exclude(to_stage__kind=StageKind.OPEN)
         .order_by("-occurred_at", "-id")
         .select_related("from_stage")
@@ -242,29 +388,67 @@ def stage_before_close(opportunity: Opportunity) -> Stage | None:
     return event.from_stage if event else None
 
 
-def reopen(*, opportunity: Opportunity, actor: User | None, stage: Stage | None = None,
-           probability: int | None = None, expected_version: int | None = None,
-           origin: str = EventOrigin.UI) -> Opportunity:
+def reopen(
+    *,
+    opportunity: Opportunity,
+    actor: User | None,
+    stage: Stage | None = None,
+    probability: int | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     """Reopen a won or lost opportunity into ``stage`` (default: the stage it closed from)."""
-    target = stage or stage_before_close(opportunity) or (
-        Stage.objects.filter(pipeline_id=opportunity.pipeline_id, kind=StageKind.OPEN).order_by("order").first()
+    target = (
+        stage
+        or stage_before_close(opportunity)
+        or (
+            Stage.objects.filter(pipeline_id=opportunity.pipeline_id, kind=StageKind.OPEN)
+            .order_by("order")
+            .first()
+        )
     )
     if target is None:
         raise field_error("stage", "The pipeline has no open stage to reopen into.")
-    return _apply(opportunity, verb="reopen", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.reopen(o, stage=target, probability=probability))
+    return _apply(
+        opportunity,
+        verb="reopen",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.reopen(o, stage=target, probability=probability),
+    )
 
 
-def update_details(*, opportunity: Opportunity, actor: User | None, name: str | None = None,
-                   account: Any = ..., source: Any = ..., next_step: str | None = None,
-                   custom: Mapping[str, Any] | None = None, expected_version: int | None = None,
-                   origin: str = EventOrigin.UI) -> Opportunity:
+def update_details(
+    *,
+    opportunity: Opportunity,
+    actor: User | None,
+    name: str | None = None,
+    account: Any = ...,
+    source: Any = ...,
+    next_step: str | None = None,
+    custom: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     """Change name, account, source, next step or custom fields (each recorded as history)."""
     defs = _defs()
-    return _apply(opportunity, verb="update_details", actor=actor, expected_version=expected_version,
-                  origin=origin, mutate=lambda o: domain.update_details(
-                      o, name=name, account=account, source=source, next_step=next_step,
-                      custom=custom, defs=defs))
+    return _apply(
+        opportunity,
+        verb="update_details",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.update_details(
+            o,
+            name=name,
+            account=account,
+            source=source,
+            next_step=next_step,
+            custom=custom,
+            defs=defs,
+        ),
+    )
 
 
 def set_products(*, opportunity: Opportunity, products: Iterable[Any], actor: User | None) -> None:
@@ -292,22 +476,46 @@ def share(*, opportunity: Opportunity, users: Iterable[User], actor: User | None
 
 
 @transaction.atomic
-def update_opportunity(*, opportunity: Opportunity, actor: User | None, changes: Mapping[str, Any],
-                       expected_version: int | None = None, lost_reason: LostReason | None = None,
-                       origin: str = EventOrigin.UI) -> Opportunity:
+def update_opportunity(
+    *,
+    opportunity: Opportunity,
+    actor: User | None,
+    changes: Mapping[str, Any],
+    expected_version: int | None = None,
+    lost_reason: LostReason | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
     """Apply a form's worth of changes through the verbs, in one transaction.
 
     Used by the back office and inline editing: each changed field is routed to its verb so
     the history and the rules are the same as for single actions. The version is checked
     once, against the state the form was loaded from.
     """
-    opp = Opportunity.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=opportunity.pk)
+    opp = (
+        Opportunity.objects.select_for_update(of=("self",))
+        .select_related("updated_by")
+        .get(pk=opportunity.pk)
+    )
     check_version(opp, expected_version)
     current = domain.snapshot(opp)
     c = dict(changes)
-    unknown = set(c) - {"name", "account", "source", "next_step", "custom", "stage", "probability",
-                        "amount", "currency", "expected_close", "owner", "forecast_category",
-                        "outcome", "closed_on", "lost_note"}
+    unknown = set(c) - {
+        "name",
+        "account",
+        "source",
+        "next_step",
+        "custom",
+        "stage",
+        "probability",
+        "amount",
+        "currency",
+        "expected_close",
+        "owner",
+        "forecast_category",
+        "outcome",
+        "closed_on",
+        "lost_note",
+    }
     if unknown:
         raise ValidationError({k: f"{k} cannot be changed here." for k in sorted(unknown)})
 
@@ -315,7 +523,7 @@ def update_opportunity(*, opportunity: Opportunity, actor: User | None, changes:
         attr = f"{field}_id" if field in domain._FK_FIELDS else field
         return field in c and getattr(opp, attr) != (getattr(value, "pk", value))
 
-    details = {k: c[k] for k in ("name", "next_step", "custom") if k in c and differs(k, c[k])}
+    details: dict[str, Any] = {k: c[k] for k in ("name", "next_step", "custom") if k in c and differs(k, c[k])}
     for fk in ("account", "source"):
         if fk in c and differs(fk, c[fk]):
             details[fk] = c[fk]
@@ -323,38 +531,65 @@ def update_opportunity(*, opportunity: Opportunity, actor: User | None, changes:
         opp = update_details(opportunity=opp, actor=actor, origin=origin, **details)
     target_outcome = c.get("outcome", opp.outcome)
     if opp.outcome != Outcome.OPEN and target_outcome == Outcome.OPEN:
-        opp = reopen(opportunity=opp, actor=actor, stage=c.get("stage") if differs("stage", c.get("stage")) else None,
-                     origin=origin)
+        opp = reopen(
+            opportunity=opp,
+            actor=actor,
+            stage=c.get("stage") if differs("stage", c.get("stage")) else None,
+            origin=origin,
+        )
     if "owner" in c and differs("owner", c["owner"]):
         opp = reassign(opportunity=opp, owner=c["owner"], actor=actor, origin=origin)
-    if ("amount" in c and str(c["amount"]) != current["amount"]) or differs("currency", c.get("currency")):
-        opp = change_amount(opportunity=opp, amount=c.get("amount", opp.amount),
-                            currency=getattr(c.get("currency"), "pk", c.get("currency")), actor=actor,
-                            origin=origin)
+    if ("amount" in c and str(c["amount"]) != current["amount"]) or differs(
+        "currency", c.get("currency")
+    ):
+        opp = change_amount(
+            opportunity=opp,
+            amount=c.get("amount", opp.amount),
+            currency=getattr(c.get("currency"), "pk", c.get("currency")),
+            actor=actor,
+            origin=origin,
+        )
     if opp.outcome == Outcome.OPEN and target_outcome == Outcome.OPEN:
         if "stage" in c and differs("stage", c["stage"]):
-            opp = move_to_stage(opportunity=opp, stage=c["stage"], actor=actor,
-                                probability=c.get("probability") if differs("probability", c.get("probability")) else None,
-                                origin=origin)
+            opp = move_to_stage(
+                opportunity=opp,
+                stage=c["stage"],
+                actor=actor,
+                probability=c.get("probability")
+                if differs("probability", c.get("probability"))
+                else None,
+                origin=origin,
+            )
         elif "probability" in c and differs("probability", c["probability"]):
-            opp = change_probability(opportunity=opp, probability=c["probability"], actor=actor, origin=origin)
+            opp = change_probability(
+                opportunity=opp, probability=c["probability"], actor=actor, origin=origin
+            )
         if "expected_close" in c and differs("expected_close", c["expected_close"]):
-            opp = change_expected_close(opportunity=opp, expected_close=c["expected_close"], actor=actor,
-                                        origin=origin)
+            opp = change_expected_close(
+                opportunity=opp, expected_close=c["expected_close"], actor=actor, origin=origin
+            )
         if "forecast_category" in c and differs("forecast_category", c["forecast_category"]):
-            opp = set_forecast_category(opportunity=opp, category=c["forecast_category"], actor=actor,
-                                        origin=origin)
+            opp = set_forecast_category(
+                opportunity=opp, category=c["forecast_category"], actor=actor, origin=origin
+            )
     elif opp.outcome == Outcome.OPEN and target_outcome == Outcome.WON:
         opp = mark_won(opportunity=opp, actor=actor, closed_on=c.get("closed_on"), origin=origin)
     elif opp.outcome == Outcome.OPEN and target_outcome == Outcome.LOST:
-        opp = mark_lost(opportunity=opp, actor=actor, reason=lost_reason or c.get("lost_reason"),
-                        note=c.get("lost_note", ""), closed_on=c.get("closed_on"), origin=origin)
+        opp = mark_lost(
+            opportunity=opp,
+            actor=actor,
+            reason=lost_reason or c.get("lost_reason"),
+            note=c.get("lost_note", ""),
+            closed_on=c.get("closed_on"),
+            origin=origin,
+        )
     return opp
 
 
 @transaction.atomic
-def create_pipeline(*, name: str, stages: list[dict[str, Any]], is_default: bool = False,
-                    description: str = "") -> Pipeline:
+def create_pipeline(
+    *, name: str, stages: list[dict[str, Any]], is_default: bool = False, description: str = ""
+) -> Pipeline:
     """Create a pipeline with its open stages (in order) plus a Won and a Lost stage.
 
     ``stages`` items: ``name``, ``probability``, optional ``rotting_days``, ``function``.
@@ -365,19 +600,33 @@ def create_pipeline(*, name: str, stages: list[dict[str, Any]], is_default: bool
         raise field_error("name", f"A pipeline named {name!r} already exists.")
     if not stages:
         raise field_error("stages", "A pipeline needs at least one open stage.")
-    pipeline = Pipeline.objects.create(name=name.strip(), is_default=is_default, description=description,
-                                       order=Pipeline.objects.count())
+    pipeline = Pipeline.objects.create(
+        name=name.strip(),
+        is_default=is_default,
+        description=description,
+        order=Pipeline.objects.count(),
+    )
     order = 0
     for order, spec in enumerate(stages, start=1):
         prob = spec.get("probability")
         if isinstance(prob, bool) or not isinstance(prob, int) or not 0 <= prob <= 100:
-            raise field_error("stages", f"Stage {spec.get('name')!r}: probability must be 0 to 100.")
-        Stage.objects.create(pipeline=pipeline, name=spec["name"], order=order, kind=StageKind.OPEN,
-                             default_probability=prob, rotting_days=spec.get("rotting_days"),
-                             owning_function=spec.get("function", ""),
-                             checklist=spec.get("checklist", []))
-    Stage.objects.create(pipeline=pipeline, name="Won", order=order + 1, kind=StageKind.WON,
-                         default_probability=100)
-    Stage.objects.create(pipeline=pipeline, name="Lost", order=order + 2, kind=StageKind.LOST,
-                         default_probability=0)
+            raise field_error(
+                "stages", f"Stage {spec.get('name')!r}: probability must be 0 to 100."
+            )
+        Stage.objects.create(
+            pipeline=pipeline,
+            name=spec["name"],
+            order=order,
+            kind=StageKind.OPEN,
+            default_probability=prob,
+            rotting_days=spec.get("rotting_days"),
+            owning_function=spec.get("function", ""),
+            checklist=spec.get("checklist", []),
+        )
+    Stage.objects.create(
+        pipeline=pipeline, name="Won", order=order + 1, kind=StageKind.WON, default_probability=100
+    )
+    Stage.objects.create(
+        pipeline=pipeline, name="Lost", order=order + 2, kind=StageKind.LOST, default_probability=0
+    )
     return pipeline

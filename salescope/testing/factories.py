@@ -99,14 +99,26 @@ class ActivityFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(clock.now)
 
 
-def make_opportunity(*, owner: User, stage: Any, account: Account | None = None, amount: str = "1000.00",
-                     expected_close: dt.date | None = None, actor: User | None = None,
-                     **kwargs: Any) -> Any:
+def make_opportunity(
+    *,
+    owner: User,
+    stage: Any,
+    account: Account | None = None,
+    amount: str = "1000.00",
+    expected_close: dt.date | None = None,
+    actor: User | None = None,
+    **kwargs: Any,
+) -> Any:
     """Create an opportunity through the service (so it has its 'created' event)."""
     from salescope.pipeline.services import create_opportunity
 
     return create_opportunity(
-        actor=actor, owner=owner, name=kwargs.pop("name", "Deal"), stage=stage, account=account,
-        amount=Decimal(amount), expected_close=expected_close or clock.today() + dt.timedelta(days=30),
+        actor=actor,
+        owner=owner,
+        name=kwargs.pop("name", "Deal"),
+        stage=stage,
+        account=account,
+        amount=Decimal(amount),
+        expected_close=expected_close or clock.today() + dt.timedelta(days=30),
         **kwargs,
     )

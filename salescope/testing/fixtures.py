@@ -66,15 +66,23 @@ def org_setup(db: Any) -> OrgSetup:
     other_manager = UserFactory(username="manager2", role=Role.MANAGER, team=other_team)
     other_team.manager = other_manager
     other_team.save()
-    pipeline = create_pipeline(name="Standard", is_default=True, stages=[
-        {"name": "Qualification", "probability": 10, "rotting_days": 14},
-        {"name": "Meeting", "probability": 30, "rotting_days": 21},
-        {"name": "Proposal", "probability": 60, "rotting_days": 21},
-        {"name": "Negotiation", "probability": 80, "rotting_days": 14},
-    ])
-    other_pipeline = create_pipeline(name="Inbound", stages=[
-        {"name": "New", "probability": 20}, {"name": "Offer", "probability": 50},
-    ])
+    pipeline = create_pipeline(
+        name="Standard",
+        is_default=True,
+        stages=[
+            {"name": "Qualification", "probability": 10, "rotting_days": 14},
+            {"name": "Meeting", "probability": 30, "rotting_days": 21},
+            {"name": "Proposal", "probability": 60, "rotting_days": 21},
+            {"name": "Negotiation", "probability": 80, "rotting_days": 14},
+        ],
+    )
+    other_pipeline = create_pipeline(
+        name="Inbound",
+        stages=[
+            {"name": "New", "probability": 20},
+            {"name": "Offer", "probability": 50},
+        ],
+    )
     stages = {s.name: s for s in pipeline.stages.all()}
     return OrgSetup(
         admin=UserFactory(username="admin", role=Role.ADMIN),

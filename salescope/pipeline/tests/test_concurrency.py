@@ -20,11 +20,16 @@ def test_second_save_with_stale_version_gets_conflict_naming_who_and_when(org_se
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"], amount="1000.00")
     manager_view = Opportunity.objects.get(pk=opp.pk)  # both open the deal at version 1
     rep_view = Opportunity.objects.get(pk=opp.pk)
-    services.change_amount(opportunity=rep_view, amount="1500.00", actor=s.rep,
-                           expected_version=rep_view.version)
+    services.change_amount(
+        opportunity=rep_view, amount="1500.00", actor=s.rep, expected_version=rep_view.version
+    )
     with pytest.raises(ConflictError) as exc:
-        services.change_amount(opportunity=manager_view, amount="900.00", actor=s.manager,
-                               expected_version=manager_view.version)
+        services.change_amount(
+            opportunity=manager_view,
+            amount="900.00",
+            actor=s.manager,
+            expected_version=manager_view.version,
+        )
     message = str(exc.value)
     assert s.rep.get_full_name() in message and "Reload" in message
     assert exc.value.current_version == 2
@@ -39,8 +44,12 @@ def test_update_opportunity_checks_the_version_once_for_the_whole_form(org_setup
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
     services.change_probability(opportunity=opp, probability=40, actor=s.rep, expected_version=1)
     with pytest.raises(ConflictError):
-        services.update_opportunity(opportunity=opp, actor=s.manager, expected_version=1,
-                                    changes={"name": "Renamed", "amount": Decimal("5.00")})
+        services.update_opportunity(
+            opportunity=opp,
+            actor=s.manager,
+            expected_version=1,
+            changes={"name": "Renamed", "amount": Decimal("5.00")},
+        )
     stored = Opportunity.objects.get(pk=opp.pk)
     assert stored.name == "Deal" and stored.version == 2
 
@@ -67,8 +76,10 @@ def test_truly_concurrent_writers_one_wins_one_conflicts(org_setup):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=writer, args=(s.rep, "1100.00")),
-               threading.Thread(target=writer, args=(s.manager, "1200.00"))]
+    threads = [
+        threading.Thread(target=writer, args=(s.rep, "1100.00")),
+        threading.Thread(target=writer, args=(s.manager, "1200.00")),
+    ]
     for t in threads:
         t.start()
     for t in threads:

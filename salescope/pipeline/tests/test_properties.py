@@ -10,6 +10,7 @@ and at the end the events alone rebuild every tracked field of the stored state.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -30,13 +31,19 @@ pytestmark = pytest.mark.django_db
 STAGES = ["Qualification", "Meeting", "Proposal", "Negotiation", "Won", "Lost", "foreign"]
 
 amounts = st.one_of(
-    st.decimals(min_value=-10, max_value=10**6, places=2, allow_nan=False, allow_infinity=False).map(str),
+    st.decimals(
+        min_value=-10, max_value=10**6, places=2, allow_nan=False, allow_infinity=False
+    ).map(str),
     st.sampled_from(["abc", "1.001", "", "1e3"]),
 )
 probabilities = st.one_of(st.integers(min_value=-5, max_value=105), st.just(None))
 actions = st.one_of(
-    st.tuples(st.just("move"), st.sampled_from(STAGES), probabilities,
-              st.sampled_from([None, {"qualified": True}, {"qualified": "maybe"}])),
+    st.tuples(
+        st.just("move"),
+        st.sampled_from(STAGES),
+        probabilities,
+        st.sampled_from([None, {"qualified": True}, {"qualified": "maybe"}]),
+    ),
     st.tuples(st.just("amount"), amounts, st.sampled_from([None, "EUR", "USD", "XYZ"])),
     st.tuples(st.just("probability"), st.integers(min_value=-5, max_value=105)),
     st.tuples(st.just("close_date"), st.integers(min_value=-40000, max_value=40000)),
@@ -45,7 +52,9 @@ actions = st.one_of(
     st.tuples(st.just("lost"), st.booleans()),
     st.tuples(st.just("reopen"), st.sampled_from([None, "Meeting", "Won", "foreign"])),
     st.tuples(st.just("forecast"), st.sampled_from([*ForecastCategory.values, "maybe"])),
-    st.tuples(st.just("details"), st.text(max_size=210), st.sampled_from([None, "call back", "x" * 400])),
+    st.tuples(
+        st.just("details"), st.text(max_size=210), st.sampled_from([None, "call back", "x" * 400])
+    ),
 )
 
 
@@ -54,10 +63,17 @@ def _apply(s: Any, opp: Opportunity, action: tuple[Any, ...]) -> Opportunity:
     stage_of = {**s.stages, "foreign": s.other_pipeline.stages.get(name="Offer")}
     actor = s.manager
     if name == "move":
-        return services.move_to_stage(opportunity=opp, stage=stage_of[action[1]], actor=actor,
-                                      probability=action[2], custom=action[3])
+        return services.move_to_stage(
+            opportunity=opp,
+            stage=stage_of[action[1]],
+            actor=actor,
+            probability=action[2],
+            custom=action[3],
+        )
     if name == "amount":
-        return services.change_amount(opportunity=opp, amount=action[1], currency=action[2], actor=actor)
+        return services.change_amount(
+            opportunity=opp, amount=action[1], currency=action[2], actor=actor
+        )
     if name == "probability":
         return services.change_probability(opportunity=opp, probability=action[1], actor=actor)
     if name == "close_date":
@@ -66,21 +82,29 @@ def _apply(s: Any, opp: Opportunity, action: tuple[Any, ...]) -> Opportunity:
     if name == "reassign":
         return services.reassign(opportunity=opp, owner=getattr(s, action[1]), actor=actor)
     if name == "won":
-        return services.mark_won(opportunity=opp, actor=actor,
-                                 closed_on=clock.today() + dt.timedelta(days=action[1]))
+        return services.mark_won(
+            opportunity=opp, actor=actor, closed_on=clock.today() + dt.timedelta(days=action[1])
+        )
     if name == "lost":
-        return services.mark_lost(opportunity=opp, actor=actor, reason=s.reason if action[1] else None)
+        return services.mark_lost(
+            opportunity=opp, actor=actor, reason=s.reason if action[1] else None
+        )
     if name == "reopen":
-        return services.reopen(opportunity=opp, actor=actor,
-                               stage=stage_of[action[1]] if action[1] else None)
+        return services.reopen(
+            opportunity=opp, actor=actor, stage=stage_of[action[1]] if action[1] else None
+        )
     if name == "forecast":
         return services.set_forecast_category(opportunity=opp, category=action[1], actor=actor)
     if name == "details":
-        return services.update_details(opportunity=opp, actor=actor, name=action[1], next_step=action[2])
+        return services.update_details(
+            opportunity=opp, actor=actor, name=action[1], next_step=action[2]
+        )
     raise AssertionError(name)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(steps=st.lists(actions, min_size=1, max_size=12))
 def test_any_verb_sequence_is_rebuilt_from_history(org_setup, steps):
     s = org_setup
@@ -89,8 +113,13 @@ def test_any_verb_sequence_is_rebuilt_from_history(org_setup, steps):
 
     set_exchange_rate(currency="USD", valid_from=dt.date(2020, 1, 1), rate=Decimal("0.9"))
     if not CustomFieldDefinition.objects.filter(key="qualified").exists():
-        define_field(target="opportunity", key="qualified", label="Qualified", field_type="boolean",
-                     required_from_stage=s.stages["Negotiation"])
+        define_field(
+            target="opportunity",
+            key="qualified",
+            label="Qualified",
+            field_type="boolean",
+            required_from_stage=s.stages["Negotiation"],
+        )
     t = dt.datetime(2026, 2, 2, 8, tzinfo=dt.UTC)
     with clock.frozen(t):
         opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Qualification"])
@@ -119,20 +148,27 @@ def test_any_verb_sequence_is_rebuilt_from_history(org_setup, steps):
         assert (stored.outcome == "lost") == (stored.lost_reason_id is not None)
     stored = Opportunity.objects.get(pk=opp.pk)
     assert rebuilt_state(stored) == domain.snapshot(stored)
-    last_stage_event = stored.events.filter(kind__in=["stage", "created"]).order_by("-occurred_at", "-id")[0]
+    last_stage_event = stored.events.filter(kind__in=["stage", "created"]).order_by(
+        "-occurred_at", "-id"
+    )[0]
     assert stored.stage_entered_at == last_stage_event.occurred_at
 
 
 @given(
     states=st.lists(
-        st.fixed_dictionaries({f: st.one_of(st.none(), st.integers(0, 3), st.text(max_size=3))
-                               for f in domain.TRACKED_FIELDS}),
-        min_size=1, max_size=8,
+        st.fixed_dictionaries(
+            {
+                f: st.one_of(st.none(), st.integers(0, 3), st.text(max_size=3))
+                for f in domain.TRACKED_FIELDS
+            }
+        ),
+        min_size=1,
+        max_size=8,
     )
 )
 def test_replay_of_diffs_rebuilds_any_state_sequence(states):
     """Pure check of snapshot/diff/replay: writing diffs then replaying them is lossless."""
     events = [("created", None, states[0])]
-    for before, after in zip(states, states[1:], strict=False):
+    for before, after in itertools.pairwise(states):
         events += domain.diff(before, after)
     assert domain.replay(events) == states[-1]

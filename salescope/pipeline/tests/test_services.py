@@ -1,4 +1,4 @@
-"""The opportunity verbs: history written, rules enforced, bad input refused with nothing written."""
+"""Opportunity verbs: history written, rules enforced, bad input refused, nothing written."""
 
 from __future__ import annotations
 
@@ -11,9 +11,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from salescope.core import clock
 from salescope.customfields.services import define_field
 from salescope.pipeline import services
-from salescope.pipeline.models import EventKind, ForecastCategory, Opportunity, OpportunityEvent, Outcome
-from salescope.pipeline.selectors import rebuilt_state
 from salescope.pipeline.domain import snapshot
+from salescope.pipeline.models import (
+    EventKind,
+    ForecastCategory,
+    Opportunity,
+    OpportunityEvent,
+    Outcome,
+)
+from salescope.pipeline.selectors import rebuilt_state
 from salescope.testing.factories import AccountFactory, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +32,9 @@ def kinds(opp):
 def test_create_writes_created_event_with_full_state(org_setup, frozen_now):
     s = org_setup
     account = AccountFactory(owner=s.rep)
-    opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Qualification"], account=account)
+    opp = make_opportunity(
+        owner=s.rep, actor=s.rep, stage=s.stages["Qualification"], account=account
+    )
     assert opp.probability == 10  # the stage's default
     assert opp.stage_entered_at == frozen_now
     (event,) = opp.events.all()
@@ -42,11 +50,15 @@ def test_move_to_stage_sets_default_probability_unless_given(org_setup):
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Qualification"])
     opp = services.move_to_stage(opportunity=opp, stage=s.stages["Meeting"], actor=s.rep)
     assert (opp.stage, opp.probability) == (s.stages["Meeting"], 30)
-    opp = services.move_to_stage(opportunity=opp, stage=s.stages["Proposal"], actor=s.rep, probability=45)
+    opp = services.move_to_stage(
+        opportunity=opp, stage=s.stages["Proposal"], actor=s.rep, probability=45
+    )
     assert opp.probability == 45
     stage_events = opp.events.filter(kind=EventKind.STAGE).order_by("id")
     assert [(e.from_stage.name, e.to_stage.name) for e in stage_events] == [
-        ("Qualification", "Meeting"), ("Meeting", "Proposal")]
+        ("Qualification", "Meeting"),
+        ("Meeting", "Proposal"),
+    ]
     assert kinds(opp) == ["created", "stage", "probability", "stage", "probability"]
     assert opp.version == 3
 
@@ -67,13 +79,22 @@ def test_won_lost_reopen_cycle(org_setup, frozen_now):
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Proposal"])
     opp = services.mark_won(opportunity=opp, actor=s.rep)
     assert (opp.outcome, opp.stage, opp.probability, opp.closed_on) == (
-        Outcome.WON, s.won, 100, frozen_now.date())
+        Outcome.WON,
+        s.won,
+        100,
+        frozen_now.date(),
+    )
     assert opp.forecast_category == ForecastCategory.CLOSED
     opp = services.reopen(opportunity=opp, actor=s.rep)
     assert opp.stage == s.stages["Proposal"]  # back where it closed from
     assert opp.outcome == Outcome.OPEN and opp.closed_on is None
     opp = services.mark_lost(opportunity=opp, actor=s.rep, reason=s.reason, note="Too expensive")
-    assert (opp.outcome, opp.stage, opp.probability, opp.lost_reason) == (Outcome.LOST, s.lost, 0, s.reason)
+    assert (opp.outcome, opp.stage, opp.probability, opp.lost_reason) == (
+        Outcome.LOST,
+        s.lost,
+        0,
+        s.reason,
+    )
     assert rebuilt_state(opp) == snapshot(opp)
 
 
@@ -117,8 +138,14 @@ def test_stage_of_another_pipeline_is_refused(org_setup):
 )
 def test_create_rejects_malformed_values_naming_the_field(org_setup, field, kwargs):
     s = org_setup
-    args = dict(actor=s.rep, owner=s.rep, name="Deal", stage=s.stages["Qualification"],
-                amount=Decimal("100.00"), expected_close=dt.date(2026, 6, 30))
+    args = dict(
+        actor=s.rep,
+        owner=s.rep,
+        name="Deal",
+        stage=s.stages["Qualification"],
+        amount=Decimal("100.00"),
+        expected_close=dt.date(2026, 6, 30),
+    )
     args.update(kwargs)
     with pytest.raises(ValidationError) as exc:
         services.create_opportunity(**args)
@@ -163,9 +190,11 @@ def test_closed_opportunity_refuses_open_only_verbs(org_setup):
     s = org_setup
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
     opp = services.mark_won(opportunity=opp, actor=s.rep)
-    for verb, kwargs in [("move_to_stage", {"stage": s.stages["Proposal"]}),
-                         ("change_probability", {"probability": 50}),
-                         ("mark_lost", {"reason": s.reason})]:
+    for verb, kwargs in [
+        ("move_to_stage", {"stage": s.stages["Proposal"]}),
+        ("change_probability", {"probability": 50}),
+        ("mark_lost", {"reason": s.reason}),
+    ]:
         with pytest.raises(ValidationError, match="Reopen"):
             getattr(services, verb)(opportunity=opp, actor=s.rep, **kwargs)
 
@@ -174,28 +203,40 @@ def test_won_in_the_future_is_refused(org_setup, frozen_now):
     s = org_setup
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
     with pytest.raises(ValidationError) as exc:
-        services.mark_won(opportunity=opp, actor=s.rep, closed_on=frozen_now.date() + dt.timedelta(days=1))
+        services.mark_won(
+            opportunity=opp, actor=s.rep, closed_on=frozen_now.date() + dt.timedelta(days=1)
+        )
     assert "closed_on" in exc.value.message_dict
 
 
 def test_stage_gate_requires_custom_field_from_its_stage_on(org_setup):
     s = org_setup
-    define_field(target="opportunity", key="budget_confirmed", label="Budget confirmed",
-                 field_type="boolean", required_from_stage=s.stages["Proposal"])
+    define_field(
+        target="opportunity",
+        key="budget_confirmed",
+        label="Budget confirmed",
+        field_type="boolean",
+        required_from_stage=s.stages["Proposal"],
+    )
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Qualification"])
-    opp = services.move_to_stage(opportunity=opp, stage=s.stages["Meeting"], actor=s.rep)  # before the gate
+    opp = services.move_to_stage(
+        opportunity=opp, stage=s.stages["Meeting"], actor=s.rep
+    )  # before the gate
     for target in (s.stages["Proposal"], s.stages["Negotiation"]):
         with pytest.raises(ValidationError) as exc:
             services.move_to_stage(opportunity=opp, stage=target, actor=s.rep)
-        assert "Budget confirmed is mandatory" in exc.value.message_dict["custom.budget_confirmed"][0]
+        assert (
+            "Budget confirmed is mandatory" in exc.value.message_dict["custom.budget_confirmed"][0]
+        )
     with pytest.raises(ValidationError):
         services.mark_won(opportunity=opp, actor=s.rep)
     # Losing needs no qualification data.
     lost = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
     services.mark_lost(opportunity=lost, actor=s.rep, reason=s.reason)
     # The gate dialog supplies the value in the same action.
-    opp = services.move_to_stage(opportunity=opp, stage=s.stages["Proposal"], actor=s.rep,
-                                 custom={"budget_confirmed": "yes"})
+    opp = services.move_to_stage(
+        opportunity=opp, stage=s.stages["Proposal"], actor=s.rep, custom={"budget_confirmed": "yes"}
+    )
     assert opp.custom == {"budget_confirmed": True}
     assert set(kinds(opp)[-3:]) == {"stage", "probability", "custom"}
     # Clearing it once past the gate is refused.
@@ -205,12 +246,19 @@ def test_stage_gate_requires_custom_field_from_its_stage_on(org_setup):
 
 def test_mandatory_on_create_custom_field(org_setup):
     s = org_setup
-    define_field(target="opportunity", key="campaign_code", label="Campaign code", field_type="text",
-                 required_on_create=True)
+    define_field(
+        target="opportunity",
+        key="campaign_code",
+        label="Campaign code",
+        field_type="text",
+        required_on_create=True,
+    )
     with pytest.raises(ValidationError) as exc:
         make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
     assert "custom.campaign_code" in exc.value.message_dict
-    opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"], custom={"campaign_code": "Q1"})
+    opp = make_opportunity(
+        owner=s.rep, actor=s.rep, stage=s.stages["Meeting"], custom={"campaign_code": "Q1"}
+    )
     assert opp.custom == {"campaign_code": "Q1"}
 
 
@@ -249,12 +297,23 @@ def test_update_opportunity_routes_fields_to_verbs(org_setup):
     s = org_setup
     opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Qualification"])
     opp = services.update_opportunity(
-        opportunity=opp, actor=s.manager, expected_version=1,
-        changes={"stage": s.stages["Proposal"], "amount": Decimal("2500.00"), "owner": s.rep2,
-                 "name": "Bigger deal"},
+        opportunity=opp,
+        actor=s.manager,
+        expected_version=1,
+        changes={
+            "stage": s.stages["Proposal"],
+            "amount": Decimal("2500.00"),
+            "owner": s.rep2,
+            "name": "Bigger deal",
+        },
     )
     assert (opp.stage, opp.probability, opp.amount, opp.owner, opp.name) == (
-        s.stages["Proposal"], 60, Decimal("2500.00"), s.rep2, "Bigger deal")
+        s.stages["Proposal"],
+        60,
+        Decimal("2500.00"),
+        s.rep2,
+        "Bigger deal",
+    )
     verbs = set(opp.events.exclude(kind="created").values_list("verb", flat=True))
     assert verbs == {"update_details", "reassign", "change_amount", "move_to_stage"}
     assert rebuilt_state(opp) == snapshot(opp)

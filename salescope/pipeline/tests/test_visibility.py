@@ -22,12 +22,16 @@ def deals(org_setup):
         "rep2": make_opportunity(owner=s.rep2, stage=stage, name="rep2's"),
         "manager": make_opportunity(owner=s.manager, stage=stage, name="manager's"),
         "other_rep": make_opportunity(owner=s.other_rep, stage=stage, name="other rep's"),
-        "other_manager": make_opportunity(owner=s.other_manager, stage=stage, name="other manager's"),
+        "other_manager": make_opportunity(
+            owner=s.other_manager, stage=stage, name="other manager's"
+        ),
     }
 
 
 def names(user):
-    return sorted(visible_opportunities(user, Opportunity.objects.all()).values_list("name", flat=True))
+    return sorted(
+        visible_opportunities(user, Opportunity.objects.all()).values_list("name", flat=True)
+    )
 
 
 def test_rep_sees_own_and_shared(org_setup, deals):
@@ -77,5 +81,7 @@ def test_change_rights(org_setup, deals):
 
 def test_selector_applies_scope_and_stays_one_query(org_setup, deals, django_assert_num_queries):
     with django_assert_num_queries(1):
-        rows = [(o.name, o.stage.name, o.owner.username) for o in opportunities_for(org_setup.manager)]
+        rows = [
+            (o.name, o.stage.name, o.owner.username) for o in opportunities_for(org_setup.manager)
+        ]
     assert len(rows) == 3
