@@ -8,6 +8,7 @@ Defaults are safe for the demo (SQLite file, debug on localhost). With
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -91,7 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         ),
     }
     # A file (not shared-cache memory) so tests exercise real locking between connections.
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test_salescope.sqlite3")}
+    # One per process, so parallel test runs never share it; Django deletes it afterwards.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"salescope-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "org.User"
