@@ -6,11 +6,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from salescope.core.selectors import home_summary
+from salescope.org.models import User
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/home.html", {"summary": home_summary(user=request.user)})
+    user = request.user
+    assert isinstance(user, User)  # login_required
+    return render(request, "core/home.html", {"summary": home_summary(user=user)})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -45,6 +45,8 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(f"{label}: expected text.")
         if len(value) > MAX_TEXT:
             raise ValueError(f"{label}: at most {MAX_TEXT} characters.")
+        if "\x00" in value:
+            raise ValueError(f"{label}: contains a NUL character, which cannot be stored.")
         return value.strip()
     if kind == FieldType.NUMBER:
         if isinstance(value, bool | float):

@@ -159,15 +159,15 @@ def check_date(field: str, value: Any) -> dt.date:
 def check_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise field_error("name", "name cannot be empty.")
-    if len(value.strip()) > MAX_NAME:
-        raise field_error("name", f"name is longer than {MAX_NAME} characters.")
-    return value.strip()
+    return check_text("name", value, MAX_NAME)
 
 
 def check_text(field: str, value: Any, max_length: int | None = None) -> str:
     if not isinstance(value, str):
         raise field_error(field, f"{field} must be text (got {value!r}).")
-    if max_length is not None and len(value) > max_length:
+    if "\x00" in value:
+        raise field_error(field, f"{field} contains a NUL character, which cannot be stored.")
+    if max_length is not None and len(value.strip()) > max_length:
         raise field_error(field, f"{field} is longer than {max_length} characters.")
     return value.strip()
 

@@ -523,7 +523,9 @@ def update_opportunity(
         attr = f"{field}_id" if field in domain._FK_FIELDS else field
         return field in c and getattr(opp, attr) != (getattr(value, "pk", value))
 
-    details: dict[str, Any] = {k: c[k] for k in ("name", "next_step", "custom") if k in c and differs(k, c[k])}
+    details: dict[str, Any] = {
+        k: c[k] for k in ("name", "next_step", "custom") if k in c and differs(k, c[k])
+    }
     for fk in ("account", "source"):
         if fk in c and differs(fk, c[fk]):
             details[fk] = c[fk]

@@ -58,8 +58,8 @@ def org_setup(db: Any) -> OrgSetup:
     from salescope.testing.factories import AccountStatusFactory, TeamFactory, UserFactory
 
     ensure_company_settings(name="Test GmbH", currency="EUR")
-    team = TeamFactory(name="North")
-    other_team = TeamFactory(name="South")
+    team: Any = TeamFactory(name="North")
+    other_team: Any = TeamFactory(name="South")
     manager = UserFactory(username="manager", role=Role.MANAGER, team=team)
     team.manager = manager
     team.save()
