@@ -451,28 +451,28 @@ def update_details(
     )
 
 
-def set_products(*, opportunity: Opportunity, products: Iterable[Any], actor: User | None) -> None:
+def _set_relation(
+    opportunity: Opportunity, actor: User | None, relation: str, items: Iterable[Any]
+) -> None:
+    """Replace a many-to-many relation (not part of the tracked history) under the row lock."""
     with transaction.atomic():
         opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
         if actor is not None:
             require_change(actor, opp)
-        opp.products.set(products)
+        getattr(opp, relation).set(items)
+
+
+def set_products(*, opportunity: Opportunity, products: Iterable[Any], actor: User | None) -> None:
+    _set_relation(opportunity, actor, "products", products)
 
 
 def set_contacts(*, opportunity: Opportunity, contacts: Iterable[Any], actor: User | None) -> None:
-    with transaction.atomic():
-        opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-        if actor is not None:
-            require_change(actor, opp)
-        opp.contacts.set(contacts)
+    _set_relation(opportunity, actor, "contacts", contacts)
 
 
 def share(*, opportunity: Opportunity, users: Iterable[User], actor: User | None) -> None:
-    with transaction.atomic():
-        opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
-        if actor is not None:
-            require_change(actor, opp)
-        opp.shared_with.set(users)
+    """Share with ``users`` (replaces the previous list): they may see and work the deal."""
+    _set_relation(opportunity, actor, "shared_with", users)
 
 
 @transaction.atomic
