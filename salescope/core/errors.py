@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
 __all__ = ["ConflictError", "PermissionDenied", "ValidationError", "field_error"]
 
@@ -19,7 +20,11 @@ class ConflictError(Exception):
     def __init__(
         self, *, label: str, changed_by: str, changed_at: dt.datetime | None, current_version: int
     ) -> None:
-        when = changed_at.strftime("%Y-%m-%d %H:%M:%S %Z") if changed_at else "an unknown time"
+        when = (
+            timezone.localtime(changed_at).strftime("%Y-%m-%d %H:%M %Z")
+            if changed_at
+            else "an unknown time"
+        )
         self.changed_by = changed_by
         self.changed_at = changed_at
         self.current_version = current_version

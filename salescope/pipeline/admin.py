@@ -7,7 +7,7 @@ their history is read-only everywhere and opportunities cannot be deleted here.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -25,6 +25,7 @@ from salescope.core.admin_mixins import (
     ReadOnlyInline,
     ServiceAdminMixin,
     ServiceModelForm,
+    custom_changes,
     days_since,
 )
 from salescope.pipeline import services
@@ -46,8 +47,17 @@ HISTORY_ROWS = 50
 
 #: The verbs that write opportunity history (for the history filter, without a table scan).
 KNOWN_VERBS = (
-    "create_opportunity", "update_details", "move_to_stage", "change_amount", "change_probability",
-    "change_expected_close", "reassign", "set_forecast_category", "mark_won", "mark_lost", "reopen",
+    "create_opportunity",
+    "update_details",
+    "move_to_stage",
+    "change_amount",
+    "change_probability",
+    "change_expected_close",
+    "reassign",
+    "set_forecast_category",
+    "mark_won",
+    "mark_lost",
+    "reopen",
 )
 
 
@@ -57,8 +67,15 @@ KNOWN_VERBS = (
 class StageInline(admin.TabularInline):
     model = Stage
     extra = 0
-    fields = ("order", "name", "kind", "default_probability", "rotting_days", "owning_function",
-              "checklist")
+    fields = (
+        "order",
+        "name",
+        "kind",
+        "default_probability",
+        "rotting_days",
+        "owning_function",
+        "checklist",
+    )
     ordering = ("order",)
 
 
@@ -80,21 +97,34 @@ class PipelineAdmin(admin.ModelAdmin):
         super().save_related(request, form, formsets, change)
         pipeline = form.instance
         kinds = set(pipeline.stages.values_list("kind", flat=True))
-        missing = [label for kind, label in ((StageKind.OPEN, _("open")), (StageKind.WON, _("won")),
-                                             (StageKind.LOST, _("lost"))) if kind not in kinds]
-        if missing:
-            self.message_user(
-                request,
-                _("Pipeline “%(name)s” has no %(kinds)s stage yet: deals in it cannot be created "
-                  "or closed until you add one.") % {"name": pipeline, "kinds": ", ".join(map(str, missing))},
-                messages.WARNING,
+        missing = [
+            label
+            for kind, label in (
+                (StageKind.OPEN, _("open")),
+                (StageKind.WON, _("won")),
+                (StageKind.LOST, _("lost")),
             )
+            if kind not in kinds
+        ]
+        if missing:
+            message = _(
+                "Pipeline “%(name)s” has no %(kinds)s stage yet: deals in it cannot be created "
+                "or closed until you add one."
+            ) % {"name": pipeline, "kinds": ", ".join(map(str, missing))}
+            self.message_user(request, message, messages.WARNING)
 
 
 @admin.register(Stage)
 class StageAdmin(admin.ModelAdmin):
-    list_display = ("name", "pipeline", "order", "kind", "default_probability", "rotting_days",
-                    "owning_function")
+    list_display = (
+        "name",
+        "pipeline",
+        "order",
+        "kind",
+        "default_probability",
+        "rotting_days",
+        "owning_function",
+    )
     list_filter = ("pipeline", "kind", "owning_function")
     list_select_related = ("pipeline",)
     search_fields = ("name", "pipeline__name")
@@ -156,7 +186,8 @@ class LimitedHistoryFormSet(BaseInlineFormSet):
 
     def get_queryset(self) -> Any:
         if not hasattr(self, "_queryset"):
-            qs = self.queryset.select_related("actor", "from_stage", "to_stage")
+            qs = cast(QuerySet[OpportunityEvent], self.queryset)
+            qs = qs.select_related("actor", "from_stage", "to_stage")
             self._queryset = qs.order_by("-occurred_at", "-id")[:HISTORY_ROWS]
         return self._queryset
 
@@ -167,8 +198,7 @@ class OpportunityEventInline(ReadOnlyInline):
     fields = ("occurred_at", "kind", "change", "actor", "verb", "origin")
     readonly_fields = fields
     verbose_name = _("history entry")
-    verbose_name_plural = _("history (newest first, latest %(n)s)") % {"n": HISTORY_ROWS}
-    classes = ("collapse",)
+    verbose_name_plural = _("history (newest first)")
 
     @admin.display(description=_("old → new"))
     def change(self, obj: OpportunityEvent) -> str:
@@ -190,8 +220,16 @@ class VerbFilter(admin.SimpleListFilter):
 class OpportunityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The append-only history: to look at, never to edit."""
 
-    list_display = ("occurred_at", "opportunity", "kind", "change", "actor", "verb", "origin",
-                    "reconstructed")
+    list_display = (
+        "occurred_at",
+        "opportunity",
+        "kind",
+        "change",
+        "actor",
+        "verb",
+        "origin",
+        "reconstructed",
+    )
     list_filter = ("kind", VerbFilter, "origin", "reconstructed")
     list_select_related = ("opportunity", "actor", "from_stage", "to_stage")
     search_fields = ("opportunity__name",)
@@ -199,9 +237,22 @@ class OpportunityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("-occurred_at", "-id")
     show_full_result_count = False
     actions = None
-    fields = ("opportunity", "kind", "verb", "change", "old_value", "new_value", "from_stage",
-              "to_stage", "actor", "occurred_at", "recorded_at", "action_id", "origin",
-              "reconstructed")
+    fields = (
+        "opportunity",
+        "kind",
+        "verb",
+        "change",
+        "old_value",
+        "new_value",
+        "from_stage",
+        "to_stage",
+        "actor",
+        "occurred_at",
+        "recorded_at",
+        "action_id",
+        "origin",
+        "reconstructed",
+    )
     readonly_fields = fields
 
     @admin.display(description=_("old → new"))
@@ -220,7 +271,8 @@ class StageFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         stages = Stage.objects.select_related("pipeline").order_by(
-            "pipeline__order", "pipeline__name", "order")
+            "pipeline__order", "pipeline__name", "order"
+        )
         pipeline = request.GET.get("pipeline__id__exact")
         if pipeline and pipeline.isdigit():
             stages = stages.filter(pipeline_id=int(pipeline))
@@ -234,11 +286,19 @@ class StageFilter(admin.SimpleListFilter):
 
 
 #: Fields routed through ``update_opportunity`` as they are.
-ROUTED_FIELDS = ("name", "account", "source", "next_step", "owner", "amount", "currency", "stage",
-                 "probability", "expected_close", "forecast_category")
-#: What cannot change while an opportunity stays won or lost.
-FROZEN_WHEN_CLOSED = ("stage", "probability", "expected_close", "forecast_category", "closed_on",
-                      "lost_reason", "lost_note")
+ROUTED_FIELDS = (
+    "name",
+    "account",
+    "source",
+    "next_step",
+    "owner",
+    "amount",
+    "currency",
+    "stage",
+    "probability",
+    "expected_close",
+    "forecast_category",
+)
 
 
 class OpportunityAdminForm(ServiceModelForm):
@@ -257,12 +317,14 @@ class OpportunityAdminForm(ServiceModelForm):
         super().__init__(*args, **kwargs)
         f = self.fields
         stages = Stage.objects.select_related("pipeline").order_by(
-            "pipeline__order", "pipeline__name", "order")
+            "pipeline__order", "pipeline__name", "order"
+        )
         if "stage" in f:
+            stage_field = cast(forms.ModelChoiceField, f["stage"])
             if self.adding:
-                f["stage"].queryset = stages.filter(kind=StageKind.OPEN, pipeline__active=True)
+                stage_field.queryset = stages.filter(kind=StageKind.OPEN, pipeline__active=True)
             else:
-                f["stage"].queryset = stages.filter(pipeline_id=self.instance.pipeline_id)
+                stage_field.queryset = stages.filter(pipeline_id=self.instance.pipeline_id)
         if "probability" in f and self.adding:
             f["probability"].required = False
             f["probability"].help_text = _("Leave empty for the stage's default probability.")
@@ -275,28 +337,6 @@ class OpportunityAdminForm(ServiceModelForm):
 
             f["currency"].initial = company_currency()
 
-    # -- validation that needs the whole form ------------------------------------------------
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        if self.adding:
-            return cleaned
-        current = self.instance.outcome
-        target = cleaned.get("outcome", current) if self.changed("outcome") else current
-        if target == Outcome.LOST and current != Outcome.LOST and not cleaned.get("lost_reason"):
-            self.add_error("lost_reason",
-                           _("A lost reason is mandatory when an opportunity is lost."))
-        if current != Outcome.OPEN and target != Outcome.OPEN:
-            state = self.instance.get_outcome_display().lower()
-            if target != current:
-                self.add_error("outcome", _("The opportunity is %(state)s: reopen it first (outcome "
-                                            "Open), then close it again.") % {"state": state})
-            for name in FROZEN_WHEN_CLOSED:
-                if self.changed(name) and name in cleaned:
-                    self.add_error(name, _("The opportunity is %(state)s: set the outcome to Open "
-                                           "to change this.") % {"state": state})
-        return cleaned
-
     # -- the write -------------------------------------------------------------------------
 
     def save_through_services(self) -> Opportunity:
@@ -306,56 +346,46 @@ class OpportunityAdminForm(ServiceModelForm):
         cd = self.cleaned_data
         currency = cd.get("currency")
         opp = services.create_opportunity(
-            actor=self.actor, name=cd.get("name", ""), stage=cd.get("stage"),
-            amount=cd.get("amount"), expected_close=cd.get("expected_close"),
-            owner=cd.get("owner"), currency=currency.pk if currency else None,
-            probability=cd.get("probability"), account=cd.get("account"),
-            source=cd.get("source"), products=cd.get("products") or (),
+            actor=self.actor,
+            name=cd["name"],
+            stage=cd["stage"],
+            amount=cd["amount"],
+            expected_close=cd["expected_close"],
+            owner=cd.get("owner"),
+            currency=currency.pk if currency else None,
+            probability=cd.get("probability"),
+            account=cd.get("account"),
+            source=cd.get("source"),
+            products=cd.get("products") or (),
             contacts=cd.get("contacts") or (),
             forecast_category=cd.get("forecast_category") or None,
-            next_step=cd.get("next_step") or "", custom=cd.get("custom") or None,
+            next_step=cd.get("next_step") or "",
+            custom=cd.get("custom") or None,
         )
         if cd.get("shared_with"):
             services.share(opportunity=opp, users=cd["shared_with"], actor=self.actor)
         return opp
 
-    def _custom_changes(self) -> dict[str, Any] | None:
-        if not self.changed("custom"):
-            return None
-        new = self.cleaned_data.get("custom")
-        if new is None or new == "":
-            new = {}
-        if not isinstance(new, dict):
-            return new  # the service explains what it expects
-        old = self.instance.custom or {}
-        changes = {k: v for k, v in new.items() if old.get(k) != v}
-        changes.update({k: None for k in old if k not in new})  # a removed key clears the value
-        return changes or None
-
     def _update(self) -> Opportunity:
         cd = self.cleaned_data
         inst = self.instance
         changes = {name: cd[name] for name in ROUTED_FIELDS if self.changed(name) and name in cd}
-        custom = self._custom_changes()
-        if custom is not None:
+        custom = (
+            custom_changes(inst.custom or {}, cd.get("custom")) if self.changed("custom") else {}
+        )
+        if custom != {}:
             changes["custom"] = custom
-        current = inst.outcome
-        target = cd.get("outcome", current) if self.changed("outcome") else current
-        if current == Outcome.OPEN and target != Outcome.OPEN:
-            # Apply the other edits first, then close with what is left of the form.
-            opp = services.update_opportunity(opportunity=inst, actor=self.actor, changes=changes,
-                                              expected_version=self.expected_version)
-            closing: dict[str, Any] = {"outcome": target, "closed_on": cd.get("closed_on")}
-            if target == Outcome.LOST:
-                closing["lost_note"] = cd.get("lost_note") or ""
-            opp = services.update_opportunity(opportunity=opp, actor=self.actor, changes=closing,
-                                              expected_version=opp.version,
-                                              lost_reason=cd.get("lost_reason"))
-        else:
-            if target != current:
-                changes["outcome"] = target
-            opp = services.update_opportunity(opportunity=inst, actor=self.actor, changes=changes,
-                                              expected_version=self.expected_version)
+        # Closing fields go with the rest: the service applies the other edits first, then
+        # closes, and refuses (as a field error) anything it cannot apply.
+        for name in ("outcome", "closed_on", "lost_reason", "lost_note"):
+            if self.changed(name) and name in cd:
+                changes[name] = cd[name]
+        opp = services.update_opportunity(
+            opportunity=inst,
+            actor=self.actor,
+            changes=changes,
+            expected_version=self.expected_version,
+        )
         if self.changed("products"):
             services.set_products(opportunity=opp, products=cd["products"], actor=self.actor)
         if self.changed("contacts"):
@@ -368,8 +398,18 @@ class OpportunityAdminForm(ServiceModelForm):
 @admin.register(Opportunity)
 class OpportunityAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = OpportunityAdminForm
-    list_display = ("name", "account", "pipeline", "stage_name", "owner", "amount_display",
-                    "probability_display", "expected_close", "outcome", "days_in_stage")
+    list_display = (
+        "name",
+        "account",
+        "pipeline",
+        "stage_name",
+        "owner",
+        "amount_display",
+        "probability_display",
+        "expected_close",
+        "outcome",
+        "days_in_stage",
+    )
     list_filter = ("pipeline", StageFilter, "outcome", "owner", "forecast_category", "source")
     list_select_related = ("account", "pipeline", "stage", "owner")
     search_fields = ("name", "account__name")
@@ -380,19 +420,44 @@ class OpportunityAdmin(ServiceAdminMixin, admin.ModelAdmin):
     inlines = (OpportunityEventInline,)
     add_fieldsets = (
         (None, {"fields": ("name", "account", "owner", "version")}),
-        (_("Stage and amount"), {"fields": ("stage", ("amount", "currency"), "probability",
-                                            "expected_close", "forecast_category")}),
-        (_("Details"), {"fields": ("source", "products", "contacts", "next_step", "shared_with",
-                                   "custom")}),
+        (
+            _("Stage and amount"),
+            {
+                "fields": (
+                    "stage",
+                    ("amount", "currency"),
+                    "probability",
+                    "expected_close",
+                    "forecast_category",
+                )
+            },
+        ),
+        (
+            _("Details"),
+            {"fields": ("source", "products", "contacts", "next_step", "shared_with", "custom")},
+        ),
     )
     change_fieldsets = (
         (None, {"fields": ("name", "account", "owner", "version")}),
-        (_("Stage and amount"), {"fields": ("pipeline", "stage", "stage_entered_at",
-                                            ("amount", "currency"), "probability",
-                                            "expected_close", "forecast_category")}),
+        (
+            _("Stage and amount"),
+            {
+                "fields": (
+                    "pipeline",
+                    "stage",
+                    "stage_entered_at",
+                    ("amount", "currency"),
+                    "probability",
+                    "expected_close",
+                    "forecast_category",
+                )
+            },
+        ),
         (_("Outcome"), {"fields": ("outcome", "closed_on", "lost_reason", "lost_note")}),
-        (_("Details"), {"fields": ("source", "products", "contacts", "next_step", "shared_with",
-                                   "custom")}),
+        (
+            _("Details"),
+            {"fields": ("source", "products", "contacts", "next_step", "shared_with", "custom")},
+        ),
         (_("Record"), {"fields": (*TRACKED_READONLY, "history_link"), "classes": ("collapse",)}),
     )
 
@@ -406,26 +471,12 @@ class OpportunityAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         initial = super().get_changeform_initial_data(request)
-        initial.setdefault("owner", request.user.pk)
+        initial.setdefault("owner", str(request.user.pk))
         return initial
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # History is protected: close deals as lost instead.
         return False
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Opportunity]:
-        return super().get_queryset(request).select_related("currency")
-
-    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
-        obj = super().get_object(request, object_id, from_field)
-        return obj
-
-    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        if db_field.name == "lost_reason":
-            kwargs["queryset"] = LostReason.objects.filter(active=True)
-        elif db_field.name == "source":
-            kwargs["queryset"] = Source.objects.filter(active=True)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description=_("stage"), ordering="stage__order")
     def stage_name(self, obj: Opportunity) -> str:
@@ -451,5 +502,9 @@ class OpportunityAdmin(ServiceAdminMixin, admin.ModelAdmin):
             return "–"
         url = reverse("admin:pipeline_opportunityevent_changelist")
         count = obj.events.count()
-        return format_html('<a href="{}?{}">{}</a>', url, urlencode({"opportunity": obj.pk}),
-                           _("all %(n)s history entries") % {"n": count})
+        return format_html(
+            '<a href="{}?{}">{}</a>',
+            url,
+            urlencode({"opportunity": obj.pk}),
+            _("all %(n)s history entries") % {"n": count},
+        )

@@ -75,6 +75,24 @@ def snapshot(opp: Opportunity) -> dict[str, Any]:
     return state
 
 
+def differs_from(state: Mapping[str, Any], field: str, value: Any) -> bool:
+    """Would setting ``field`` to ``value`` (model, Decimal, date...) change ``state``?"""
+    if field not in state:
+        return True
+    if field in ("outcome", "closed_on", "lost_note") and value in (None, "") and not state[field]:
+        return False
+    candidate = getattr(value, "pk", value)
+    if field == "amount" and not isinstance(candidate, Decimal):
+        try:
+            candidate = parse_amount(candidate)
+        except ValidationError:
+            return True
+    if field == "custom" and isinstance(value, Mapping):
+        current = state["custom"] or {}
+        return any(current.get(k) != v for k, v in value.items())
+    return _primitive(field, candidate) != state[field]
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[tuple[str, Any, Any]]:
     return [(f, before[f], after[f]) for f in TRACKED_FIELDS if before[f] != after[f]]
 
@@ -415,6 +433,18 @@ def reopen(opp: Opportunity, *, stage: Stage, probability: Any = None) -> None:
     opp.lost_reason = None
     opp.lost_note = ""
     opp.forecast_category = ForecastCategory.PIPELINE
+
+
+def change_lost_reason(opp: Opportunity, *, reason: Any, note: str | None = None) -> None:
+    if opp.outcome != Outcome.LOST:
+        raise field_error("lost_reason", "Only a lost opportunity has a lost reason.")
+    if reason is None or not getattr(reason, "pk", None):
+        raise field_error("lost_reason", "A lost reason is mandatory when an opportunity is lost.")
+    if not reason.active and reason.pk != opp.lost_reason_id:
+        raise field_error("lost_reason", f"Lost reason “{reason}” is no longer in use.")
+    opp.lost_reason = reason
+    if note is not None:
+        opp.lost_note = check_text("lost_note", note)
 
 
 def update_details(

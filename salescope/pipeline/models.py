@@ -353,6 +353,7 @@ class OpportunityEvent(models.Model):
         indexes = [
             models.Index(fields=["opportunity", "occurred_at", "id"]),
             models.Index(fields=["kind", "occurred_at"]),
+            models.Index(fields=["occurred_at", "id"]),
             models.Index(fields=["to_stage", "occurred_at"]),
         ]
 

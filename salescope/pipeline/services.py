@@ -452,27 +452,86 @@ def update_details(
 
 
 def _set_relation(
-    opportunity: Opportunity, actor: User | None, relation: str, items: Iterable[Any]
+    opportunity: Opportunity,
+    actor: User | None,
+    relation: str,
+    items: Iterable[Any],
+    expected_version: int | None,
 ) -> None:
-    """Replace a many-to-many relation (not part of the tracked history) under the row lock."""
+    """Replace a many-to-many relation (not tracked history) under the row lock, versioned."""
     with transaction.atomic():
-        opp = Opportunity.objects.select_for_update().get(pk=opportunity.pk)
+        opp = (
+            Opportunity.objects.select_for_update(of=("self",))
+            .select_related("updated_by")
+            .get(pk=opportunity.pk)
+        )
         if actor is not None:
             require_change(actor, opp)
+        check_version(opp, expected_version)
         getattr(opp, relation).set(items)
+        Opportunity.objects.filter(pk=opp.pk).update(
+            version=opp.version + 1, updated_at=clock.now(), updated_by=actor
+        )
 
 
-def set_products(*, opportunity: Opportunity, products: Iterable[Any], actor: User | None) -> None:
-    _set_relation(opportunity, actor, "products", products)
+def set_products(
+    *,
+    opportunity: Opportunity,
+    products: Iterable[Any],
+    actor: User | None,
+    expected_version: int | None = None,
+) -> None:
+    _set_relation(opportunity, actor, "products", products, expected_version)
 
 
-def set_contacts(*, opportunity: Opportunity, contacts: Iterable[Any], actor: User | None) -> None:
-    _set_relation(opportunity, actor, "contacts", contacts)
+def set_contacts(
+    *,
+    opportunity: Opportunity,
+    contacts: Iterable[Any],
+    actor: User | None,
+    expected_version: int | None = None,
+) -> None:
+    _set_relation(opportunity, actor, "contacts", contacts, expected_version)
 
 
-def share(*, opportunity: Opportunity, users: Iterable[User], actor: User | None) -> None:
+def share(
+    *,
+    opportunity: Opportunity,
+    users: Iterable[User],
+    actor: User | None,
+    expected_version: int | None = None,
+) -> None:
     """Share with ``users`` (replaces the previous list): they may see and work the deal."""
-    _set_relation(opportunity, actor, "shared_with", users)
+    _set_relation(opportunity, actor, "shared_with", users, expected_version)
+
+
+def change_lost_reason(
+    *,
+    opportunity: Opportunity,
+    reason: LostReason | None,
+    actor: User | None,
+    note: str | None = None,
+    expected_version: int | None = None,
+    origin: str = EventOrigin.UI,
+) -> Opportunity:
+    """Correct the lost reason (and note) of a lost opportunity."""
+    return _apply(
+        opportunity,
+        verb="change_lost_reason",
+        actor=actor,
+        expected_version=expected_version,
+        origin=origin,
+        mutate=lambda o: domain.change_lost_reason(o, reason=reason, note=note),
+    )
+
+
+UPDATABLE_FIELDS = frozenset(
+    {
+        "name", "account", "source", "next_step", "custom", "stage", "probability", "amount",
+        "currency", "expected_close", "owner", "forecast_category", "outcome", "closed_on",
+        "lost_reason", "lost_note",
+    }
+)  # fmt: skip
 
 
 @transaction.atomic
@@ -482,109 +541,88 @@ def update_opportunity(
     actor: User | None,
     changes: Mapping[str, Any],
     expected_version: int | None = None,
-    lost_reason: LostReason | None = None,
     origin: str = EventOrigin.UI,
 ) -> Opportunity:
     """Apply a form's worth of changes through the verbs, in one transaction.
 
-    Used by the back office and inline editing: each changed field is routed to its verb so
-    the history and the rules are the same as for single actions. The version is checked
-    once, against the state the form was loaded from.
+    Used by the back office and inline editing: each field that differs from the state the
+    form was loaded from is routed to its verb, so history and rules are the same as for
+    single actions. The permission and the version are checked once, up front. A requested
+    change that no verb can apply (e.g. a new stage for a won deal) is an error, never
+    silently dropped; any error rolls the whole form back.
     """
     opp = (
         Opportunity.objects.select_for_update(of=("self",))
         .select_related("updated_by")
         .get(pk=opportunity.pk)
     )
+    if actor is not None:
+        require_change(actor, opp)
     check_version(opp, expected_version)
-    current = domain.snapshot(opp)
-    c = dict(changes)
-    unknown = set(c) - {
-        "name",
-        "account",
-        "source",
-        "next_step",
-        "custom",
-        "stage",
-        "probability",
-        "amount",
-        "currency",
-        "expected_close",
-        "owner",
-        "forecast_category",
-        "outcome",
-        "closed_on",
-        "lost_note",
-    }
+    unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
         raise ValidationError({k: f"{k} cannot be changed here." for k in sorted(unknown)})
+    loaded = domain.snapshot(opp)
+    wanted = {f: v for f, v in changes.items() if domain.differs_from(loaded, f, v)}
+    applied: set[str] = set()
+    target = wanted.get("outcome", opp.outcome)
+    if target not in Outcome.values:
+        raise field_error(
+            "outcome", f"outcome {target!r} is not one of {', '.join(Outcome.values)}."
+        )
 
-    def differs(field: str, value: Any) -> bool:
-        attr = f"{field}_id" if field in domain._FK_FIELDS else field
-        return field in c and getattr(opp, attr) != (getattr(value, "pk", value))
+    def run(fields: set[str], verb: Callable[..., Opportunity], **kwargs: Any) -> None:
+        nonlocal opp
+        opp = verb(opportunity=opp, actor=actor, origin=origin, **kwargs)
+        applied.update(fields)
 
-    details: dict[str, Any] = {
-        k: c[k] for k in ("name", "next_step", "custom") if k in c and differs(k, c[k])
+    details = {
+        k: wanted[k] for k in ("name", "account", "source", "next_step", "custom") if k in wanted
     }
-    for fk in ("account", "source"):
-        if fk in c and differs(fk, c[fk]):
-            details[fk] = c[fk]
     if details:
-        opp = update_details(opportunity=opp, actor=actor, origin=origin, **details)
-    target_outcome = c.get("outcome", opp.outcome)
-    if opp.outcome != Outcome.OPEN and target_outcome == Outcome.OPEN:
-        opp = reopen(
-            opportunity=opp,
-            actor=actor,
-            stage=c.get("stage") if differs("stage", c.get("stage")) else None,
-            origin=origin,
-        )
-    if "owner" in c and differs("owner", c["owner"]):
-        opp = reassign(opportunity=opp, owner=c["owner"], actor=actor, origin=origin)
-    if ("amount" in c and str(c["amount"]) != current["amount"]) or differs(
-        "currency", c.get("currency")
-    ):
-        opp = change_amount(
-            opportunity=opp,
-            amount=c.get("amount", opp.amount),
-            currency=getattr(c.get("currency"), "pk", c.get("currency")),
-            actor=actor,
-            origin=origin,
-        )
-    if opp.outcome == Outcome.OPEN and target_outcome == Outcome.OPEN:
-        if "stage" in c and differs("stage", c["stage"]):
-            opp = move_to_stage(
-                opportunity=opp,
-                stage=c["stage"],
-                actor=actor,
-                probability=c.get("probability")
-                if differs("probability", c.get("probability"))
-                else None,
-                origin=origin,
-            )
-        elif "probability" in c and differs("probability", c["probability"]):
-            opp = change_probability(
-                opportunity=opp, probability=c["probability"], actor=actor, origin=origin
-            )
-        if "expected_close" in c and differs("expected_close", c["expected_close"]):
-            opp = change_expected_close(
-                opportunity=opp, expected_close=c["expected_close"], actor=actor, origin=origin
-            )
-        if "forecast_category" in c and differs("forecast_category", c["forecast_category"]):
-            opp = set_forecast_category(
-                opportunity=opp, category=c["forecast_category"], actor=actor, origin=origin
-            )
-    elif opp.outcome == Outcome.OPEN and target_outcome == Outcome.WON:
-        opp = mark_won(opportunity=opp, actor=actor, closed_on=c.get("closed_on"), origin=origin)
-    elif opp.outcome == Outcome.OPEN and target_outcome == Outcome.LOST:
-        opp = mark_lost(
-            opportunity=opp,
-            actor=actor,
-            reason=lost_reason or c.get("lost_reason"),
-            note=c.get("lost_note", ""),
-            closed_on=c.get("closed_on"),
-            origin=origin,
-        )
+        run(set(details), update_details, **details)
+    if "owner" in wanted:
+        run({"owner"}, reassign, owner=wanted["owner"])
+    if {"amount", "currency"} & set(wanted):
+        run({"amount", "currency"}, change_amount, amount=changes.get("amount", opp.amount),
+            currency=getattr(wanted.get("currency"), "pk", wanted.get("currency")))  # fmt: skip
+    if opp.outcome != Outcome.OPEN and target != opp.outcome:
+        # Reopen first (also on the way from won to lost or back, so history shows both).
+        reopen_stage = wanted.get("stage") if target == Outcome.OPEN else None
+        run({"outcome"} | ({"stage"} if reopen_stage else set()), reopen, stage=reopen_stage)
+    closing = target != Outcome.OPEN
+    if closing and {"stage", "probability", "forecast_category"} & set(wanted) - applied:
+        raise ValidationError(
+            {f: f"{f} is set by marking the opportunity {target}; leave it unchanged."
+             for f in sorted({"stage", "probability", "forecast_category"} & set(wanted))}
+        )  # fmt: skip
+    if opp.outcome == Outcome.OPEN:
+        if "stage" in wanted and "stage" not in applied:
+            run({"stage", "probability"}, move_to_stage, stage=wanted["stage"],
+                probability=wanted.get("probability"))  # fmt: skip
+        elif "probability" in wanted:
+            run({"probability"}, change_probability, probability=wanted["probability"])
+        if "expected_close" in wanted:
+            run({"expected_close"}, change_expected_close, expected_close=wanted["expected_close"])
+        if "forecast_category" in wanted:
+            run({"forecast_category"}, set_forecast_category, category=wanted["forecast_category"])
+        if target == Outcome.WON:
+            run({"outcome", "closed_on"}, mark_won, closed_on=wanted.get("closed_on"))
+        elif target == Outcome.LOST:
+            run({"outcome", "closed_on", "lost_reason", "lost_note"}, mark_lost,
+                reason=changes.get("lost_reason"), note=changes.get("lost_note") or "",
+                closed_on=wanted.get("closed_on"))  # fmt: skip
+    elif opp.outcome == Outcome.LOST and {"lost_reason", "lost_note"} & set(wanted):
+        reason = changes.get("lost_reason", opp.lost_reason)
+        run({"lost_reason", "lost_note"}, change_lost_reason, reason=reason,
+            note=changes.get("lost_note"))  # fmt: skip
+    ignored = set(wanted) - applied
+    if ignored:
+        if opp.outcome == Outcome.OPEN:
+            why = "is only used when the opportunity is marked won or lost"
+        else:
+            why = f"cannot be changed while the opportunity is {opp.outcome}; reopen it first"
+        raise ValidationError({f: f"{f} {why}." for f in sorted(ignored)})
     return opp
 
 

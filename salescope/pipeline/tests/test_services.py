@@ -332,3 +332,54 @@ def test_events_cannot_be_updated_or_deleted(org_setup):
         OpportunityEvent.objects.filter(pk=event.pk).update(verb="x")
     with pytest.raises(PermissionError):
         OpportunityEvent.objects.all().delete()
+
+
+def test_update_opportunity_never_drops_a_change_silently(org_setup):
+    s = org_setup
+    opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
+    with pytest.raises(ValidationError) as exc:
+        services.update_opportunity(opportunity=opp, actor=s.rep, changes={"lost_reason": s.reason})
+    assert "only used when" in exc.value.message_dict["lost_reason"][0]
+    won = services.mark_won(opportunity=opp, actor=s.rep)
+    with pytest.raises(ValidationError) as exc:
+        services.update_opportunity(
+            opportunity=won, actor=s.rep, changes={"expected_close": dt.date(2027, 1, 1)}
+        )
+    assert "reopen it first" in exc.value.message_dict["expected_close"][0]
+    assert Opportunity.objects.get(pk=opp.pk).version == won.version
+
+
+def test_update_opportunity_closes_after_applying_other_edits_and_corrects_lost_reason(org_setup):
+    from salescope.pipeline.models import LostReason
+
+    s = org_setup
+    opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
+    opp = services.update_opportunity(
+        opportunity=opp,
+        actor=s.rep,
+        expected_version=1,
+        changes={
+            "amount": Decimal("750.00"),
+            "outcome": "lost",
+            "lost_reason": s.reason,
+            "lost_note": "Budget cut",
+        },
+    )
+    assert (opp.outcome, opp.amount, opp.lost_note) == ("lost", Decimal("750.00"), "Budget cut")
+    competitor = LostReason.objects.create(name="Competitor")
+    opp = services.update_opportunity(
+        opportunity=opp, actor=s.rep, changes={"lost_reason": competitor}
+    )
+    assert opp.lost_reason == competitor
+    assert opp.events.filter(verb="change_lost_reason", kind="lost_reason").count() == 1
+    assert rebuilt_state(opp) == snapshot(opp)
+
+
+def test_update_opportunity_checks_permission_before_version(org_setup):
+    s = org_setup
+    opp = make_opportunity(owner=s.rep, actor=s.rep, stage=s.stages["Meeting"])
+    services.change_probability(opportunity=opp, probability=50, actor=s.rep)
+    with pytest.raises(PermissionDenied):
+        services.update_opportunity(
+            opportunity=opp, actor=s.other_rep, expected_version=1, changes={"name": "x"}
+        )
