@@ -8,7 +8,8 @@ Role           Sees
 admin          everything
 read-only      everything (and may change nothing)
 manager        what the members of the teams they manage own, plus what a rep sees
-marketing      every account and contact (campaigns); opportunities and activities like a rep
+marketing      every account and contact (campaigns) and the activities on them;
+               opportunities like a rep
 rep            what they own, what is shared with them, accounts and contacts of the
                opportunities they own, activities assigned to them or on what they see
 =============  ============================================================================
@@ -105,17 +106,20 @@ def visible_activities(user: User, qs: QuerySet[M]) -> QuerySet[M]:
     if sees_everything(user):
         return qs
     from salescope.accounts.models import Account
+    from salescope.activities.models import Activity
     from salescope.pipeline.models import Opportunity
 
     opps = visible_opportunities(user, Opportunity.objects.all()).values("pk")
     accounts = visible_accounts(user, Account.objects.all()).values("pk")
-    return qs.filter(
+    # A subquery, not a join + distinct(): grouped counts over the result must stay exact.
+    ids = Activity.objects.filter(
         Q(owner__in=owner_ids(user))
         | Q(assigned_by=user)
         | Q(participant_users=user)
         | Q(opportunity__in=opps)
         | Q(account__in=accounts)
-    ).distinct()
+    ).values("pk")
+    return qs.filter(pk__in=ids)
 
 
 def can_view(user: User, obj: Any) -> bool:
@@ -136,22 +140,40 @@ def _visible_for_model(user: User, qs: QuerySet[Any]) -> QuerySet[Any]:
     return selector(user, qs)
 
 
+def _changes_by_ownership(user: User, obj: Any) -> bool:
+    owner_id = getattr(obj, "owner_id", None)
+    if owner_id is not None and owner_ids(user).filter(pk=owner_id).exists():
+        return True
+    shared = getattr(obj, "shared_with", None)
+    return shared is not None and shared.filter(pk=user.pk).exists()
+
+
 def can_change(user: User, obj: Any) -> bool:
-    """May ``user`` change ``obj`` (an opportunity, account, contact or activity)?"""
+    """May ``user`` change ``obj`` (an opportunity, account, contact or activity)?
+
+    By ownership (own, their team's for managers), by share, and: whoever may change a deal
+    or an account may work the activities on it; whoever may change an account may edit
+    its contacts; whoever assigned an activity may change it.
+    """
     if not getattr(user, "is_authenticated", False) or not user.is_active:
         return False
     if user.role == Role.READ_ONLY and not user.is_superuser:
         return False
     if user.is_superuser or user.role == Role.ADMIN:
         return True
-    owner_id = getattr(obj, "owner_id", None)
-    if owner_id is not None and owner_ids(user).filter(pk=owner_id).exists():
+    if _changes_by_ownership(user, obj):
         return True
-    shared = getattr(obj, "shared_with", None)
-    if shared is not None and shared.filter(pk=user.pk).exists():
-        return True
-    # Whoever may change a deal may log activities and edit contacts on it.
-    return getattr(obj, "assigned_by_id", None) == user.pk
+    label = obj._meta.label_lower
+    if label == "activities.activity":
+        if obj.assigned_by_id == user.pk:
+            return True
+        return any(
+            related is not None and _changes_by_ownership(user, related)
+            for related in (obj.opportunity, obj.account)
+        )
+    if label == "accounts.contact":
+        return any(_changes_by_ownership(user, account) for account in obj.accounts.all())
+    return False
 
 
 def require_change(user: User, obj: Any) -> None:

@@ -143,6 +143,13 @@ class Agreement(models.Model):
         return self.text
 
 
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Files are filed by the product clock's month (imports and tests move that clock)."""
+    from salescope.core import clock
+
+    return clock.now().strftime("attachments/%Y/%m/") + filename
+
+
 def _attached_to_something() -> models.Q:
     return models.Q(account__isnull=False) | models.Q(opportunity__isnull=False)
 
@@ -191,7 +198,7 @@ class Attachment(models.Model):
         on_delete=models.CASCADE,
         related_name="attachments",
     )
-    file = models.FileField(_("file"), upload_to="attachments/%Y/%m/")
+    file = models.FileField(_("file"), upload_to=attachment_path)
     filename = models.CharField(_("file name"), max_length=255)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     size = models.PositiveBigIntegerField(_("size (bytes)"))

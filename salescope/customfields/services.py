@@ -20,6 +20,9 @@ from salescope.core.money import parse_amount
 from salescope.customfields.models import CustomFieldDefinition, FieldType, Target, key_validator
 
 MAX_TEXT = 2000
+MAX_NUMBER = Decimal("1e15")
+MIN_EXPONENT = -30  # smallest magnitude: 1e-30
+MAX_DIGITS = 34
 _TRUE = {"true", "yes", "1", "ja", "oui", "on"}
 _FALSE = {"false", "no", "0", "nein", "non", "off", ""}
 
@@ -47,7 +50,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(f"{label}: at most {MAX_TEXT} characters.")
         if "\x00" in value:
             raise ValueError(f"{label}: contains a NUL character, which cannot be stored.")
-        return value.strip()
+        return value.strip() or None
     if kind == FieldType.NUMBER:
         if isinstance(value, bool | float):
             raise ValueError(f"{label}: enter an exact number, e.g. 12.5.")
@@ -57,6 +60,10 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(f"{label}: {value!r} is not a number.") from None
         if not number.is_finite():
             raise ValueError(f"{label}: {value!r} is not a finite number.")
+        if abs(number) >= MAX_NUMBER or (number and number.adjusted() < MIN_EXPONENT):
+            raise ValueError(f"{label}: {value!r} is out of range.")
+        if len(number.as_tuple().digits) > MAX_DIGITS:
+            raise ValueError(f"{label}: at most {MAX_DIGITS} significant digits.")
         return str(number)
     if kind == FieldType.MONEY:
         if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
@@ -64,7 +71,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
         from salescope.org.models import Currency
 
         currency = str(value["currency"])
-        if not Currency.objects.filter(code=currency).exists():
+        if not Currency.objects.filter(code=currency, active=True).exists():
             raise ValueError(f"{label}: unknown currency {currency!r}.")
         try:
             amount = parse_amount(value["amount"], field=label, allow_negative=True)
@@ -95,7 +102,7 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             raise ValueError(
                 f"{label}: {', '.join(map(repr, bad))} not among {', '.join(definition.choices)}."
             )
-        return sorted(set(items))
+        return sorted(set(items), key=str)
     if kind == FieldType.BOOLEAN:
         if isinstance(value, bool):
             return value
@@ -131,13 +138,15 @@ def clean_custom_values(
         if definition is None:
             errors[f"custom.{key}"] = [f"Unknown custom field {key!r} for {target}."]
             continue
-        if _empty(value):
-            result.pop(key, None)
-            continue
         try:
-            result[key] = clean_value(definition, value)
+            cleaned = None if _empty(value) else clean_value(definition, value)
         except ValueError as exc:
             errors[f"custom.{key}"] = [str(exc)]
+            continue
+        if cleaned is None:
+            result.pop(key, None)
+        else:
+            result[key] = cleaned
     if creating:
         for definition in defs:
             if definition.required_on_create and _empty(result.get(definition.key)):

@@ -14,6 +14,7 @@ from typing import Any
 import factory
 
 from salescope.accounts.models import Account, AccountStatus, Contact
+from salescope.accounts.services import normalize_name
 from salescope.activities.models import Activity, ActivityType
 from salescope.core import clock
 from salescope.org.models import Role, Team, User
@@ -58,7 +59,7 @@ class AccountFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Account {n} GmbH")
-    normalized_name = factory.LazyAttribute(lambda a: a.name.lower())
+    normalized_name = factory.LazyAttribute(lambda a: normalize_name(a.name))
     status = factory.SubFactory(AccountStatusFactory)
     owner = factory.SubFactory(UserFactory)
     created_at = factory.LazyFunction(clock.now)

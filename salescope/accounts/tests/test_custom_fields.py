@@ -34,7 +34,11 @@ FIELDS: dict[str, dict[str, Any]] = {
 }
 
 exact_numbers = st.decimals(
-    min_value=Decimal("-1e9"), max_value=Decimal("1e9"), allow_nan=False, allow_infinity=False
+    min_value=Decimal("-1e9"),
+    max_value=Decimal("1e9"),
+    places=10,
+    allow_nan=False,
+    allow_infinity=False,
 )
 VALUES = {
     "text": st.text(max_size=200).filter(lambda t: t.strip() != "" and "\x00" not in t),
@@ -100,6 +104,9 @@ def test_clean_values_round_trip_through_the_account(org_setup, custom_defs, acc
         ("number", "twelve"),
         ("number", 1.5),
         ("number", "NaN"),
+        ("number", "1e20"),
+        ("number", "1e-40"),
+        ("number", "1." + "1" * 40),
         ("money", "12.50"),
         ("money", {"amount": "12.505", "currency": "EUR"}),
         ("money", {"amount": "12", "currency": "XXX"}),

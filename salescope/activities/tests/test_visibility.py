@@ -121,7 +121,28 @@ def test_who_may_change_an_activity(org_setup, base):
     assert can_change(s.rep, base["assigned by rep to rep2"])  # the assigner
     assert can_change(s.rep2, base["assigned by rep to rep2"])  # the owner
     assert can_change(s.manager, base["rep2's"])
-    # Taking part or seeing the deal does not give the right to change it.
+    # Taking part does not give the right to change it...
     assert can_view(s.rep, base["rep takes part"]) and not can_change(s.rep, base["rep takes part"])
-    assert can_view(s.rep, base["on rep's deal"]) and not can_change(s.rep, base["on rep's deal"])
+    # ...but whoever may change the deal may work the activities on it.
+    assert can_change(s.rep, base["on rep's deal"])
+    assert not can_change(s.rep2, base["on rep's deal"])
     assert not can_change(s.readonly, base["rep's"]) and can_change(s.admin, base["rep's"])
+
+
+def test_grouped_counts_over_visible_activities_are_exact(org_setup):
+    """Participants must not multiply rows: KPIs group and count over this queryset."""
+    from django.db.models import Count
+
+    from salescope.testing.factories import ActivityFactory
+
+    s = org_setup
+    meeting = ActivityFactory(owner=s.rep, subject="Kick-off")
+    meeting.participant_users.set([s.rep2, s.manager, s.admin])
+    ActivityFactory(owner=s.rep, subject="Call")
+    rows = list(
+        visible_activities(s.manager, Activity.objects.all())
+        .values("owner")
+        .annotate(n=Count("id"))
+        .order_by("owner")
+    )
+    assert rows == [{"owner": s.rep.pk, "n": 2}]
