@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from salescope.api import api
 from salescope.core import views as core_views
+from salescope.core.search import search_view
 
 admin.site.site_header = "Salescope back office"
 admin.site.site_title = "Salescope"
@@ -21,6 +22,12 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", core_views.healthz, name="healthz"),
+    path("search/", search_view, name="search"),
+    path("reports/", core_views.reports, name="reports"),
+    path("", include("salescope.pipeline.urls")),
+    path("", include("salescope.accounts.urls")),
+    path("", include("salescope.activities.urls")),
+    path("settings/fields/", include("salescope.customfields.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

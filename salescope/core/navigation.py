@@ -1,0 +1,39 @@
+"""The main navigation: one list, rendered by ``base.html`` (via the context processor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (url name, label, who sees it: None = everyone logged in, "staff" = admins)
+NAV: list[tuple[str, Any, str | None]] = [
+    ("home", _("Home"), None),
+    ("pipeline:board", _("Pipeline"), None),
+    ("pipeline:list", _("Deals"), None),
+    ("accounts:list", _("Accounts"), None),
+    ("accounts:contacts", _("Contacts"), None),
+    ("activities:agenda", _("Agenda"), None),
+    ("reports", _("Reports"), None),
+    ("admin:index", _("Back office"), "staff"),
+]
+
+
+def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    items = []
+    path = request.path
+    for name, label, audience in NAV:
+        if audience == "staff" and not user.is_staff:
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue  # the page's app is not installed yet
+        active = path == url if url == "/" else path.startswith(url)
+        items.append({"url": url, "label": label, "active": active})
+    return items
