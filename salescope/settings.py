@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "salescope.accounts",
     "salescope.pipeline",
     "salescope.activities",
+    "salescope.lists",
     "salescope.demo",
 ]
 

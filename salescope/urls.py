@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("salescope.pipeline.urls")),
     path("", include("salescope.accounts.urls")),
     path("", include("salescope.activities.urls")),
+    path("", include("salescope.lists.urls")),
     path("settings/fields/", include("salescope.customfields.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

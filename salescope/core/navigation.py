@@ -12,9 +12,9 @@ from django.utils.translation import gettext_lazy as _
 NAV: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
     ("pipeline:board", _("Pipeline"), None),
-    ("pipeline:list", _("Deals"), None),
-    ("accounts:list", _("Accounts"), None),
-    ("accounts:contacts", _("Contacts"), None),
+    ("lists:deals", _("Deals"), None),
+    ("lists:accounts", _("Accounts"), None),
+    ("lists:contacts", _("Contacts"), None),
     ("activities:agenda", _("Agenda"), None),
     ("reports", _("Reports"), None),
     ("admin:index", _("Back office"), "staff"),

@@ -1,0 +1,1 @@
+"""HTML views: parse input, call services/selectors, render. No business rules here."""
