@@ -17,6 +17,7 @@ NAV: list[tuple[str, Any, str | None]] = [
     ("lists:contacts", _("Contacts"), None),
     ("activities:agenda", _("Agenda"), None),
     ("reports", _("Reports"), None),
+    ("customfields:list", _("Custom fields"), "staff"),
     ("admin:index", _("Back office"), "staff"),
 ]
 
