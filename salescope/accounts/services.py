@@ -1175,3 +1175,263 @@ def unlink_contact(*, contact: Contact, account: Account, actor: User | None) ->
         raise field_error("account", f"account: “{contact}” is not linked to “{account}”.")
     _require_link_rights(actor, membership.contact, membership.account)
     membership.delete()
+
+
+# --- filling gaps and merging duplicates (D6) ----------------------------------------------
+
+#: Account fields a merge (or "merge into" on create) copies when ``keep`` has no value.
+ACCOUNT_FILLABLE = (
+    "tier", "account_type", "industry", "region", "parent", "website", "domain", "phone",
+    "street", "postal_code", "city", "country", "employees", "annual_revenue", "description",
+)  # fmt: skip
+#: Contact fields a merge (or "merge into" on create) copies when ``keep`` has no value.
+CONTACT_FILLABLE = ("first_name", "email", "phone", "mobile", "job_title", "language", "notes")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _gaps(record: Any, values: Mapping[str, Any], fillable: Iterable[str]) -> dict[str, Any]:
+    """The entries of ``values`` for fields that are empty on ``record``."""
+    out: dict[str, Any] = {}
+    for field in fillable:
+        if field not in values or _blank(values[field]):
+            continue
+        attr = (
+            f"{field}_id" if isinstance(record._meta.get_field(field), models.ForeignKey) else field
+        )
+        if _blank(getattr(record, attr)):
+            out[field] = values[field]
+    return out
+
+
+def _custom_gaps(current: Mapping[str, Any], other: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (other or {}).items() if _blank(current.get(k)) and not _blank(v)}
+
+
+@transaction.atomic
+def fill_account_gaps(
+    *, account: Account, values: Mapping[str, Any], actor: User | None,
+    expected_version: int | None = None,
+) -> Account:  # fmt: skip
+    """Copy ``values`` into the fields of ``account`` that are empty; filled fields stay.
+
+    ``values`` uses the names of :func:`update_account` (``tags`` are added, ``custom`` fills
+    empty custom fields). Used by "merge into" when a new entry turns out to be a duplicate.
+    """
+    acc = _lock(Account, account.pk)
+    if actor is not None:
+        _require_writer(actor, "change accounts")
+        require_change(actor, acc)
+    check_version(acc, expected_version)
+    changes = _gaps(acc, values, ACCOUNT_FILLABLE)
+    if "domain" in changes and "website" not in changes and acc.website:
+        changes.pop("domain")  # the stored domain follows the stored website
+    custom = _custom_gaps(acc.custom, values.get("custom"))
+    if custom:
+        changes["custom"] = custom
+    new_tags = [t for t in values.get("tags") or () if isinstance(t, Tag)]
+    if new_tags:
+        changes["tags"] = [*acc.tags.all(), *new_tags]
+    if not changes:
+        return acc
+    return update_account(account=acc, actor=actor, **changes)
+
+
+@transaction.atomic
+def fill_contact_gaps(
+    *, contact: Contact, values: Mapping[str, Any], actor: User | None,
+    expected_version: int | None = None,
+) -> Contact:  # fmt: skip
+    """Copy ``values`` into the empty fields of ``contact`` (see :func:`fill_account_gaps`)."""
+    con = _lock(Contact, contact.pk)
+    if actor is not None:
+        _require_writer(actor, "change contacts")
+        require_change(actor, con)
+    check_version(con, expected_version)
+    changes = _gaps(con, values, CONTACT_FILLABLE)
+    custom = _custom_gaps(con.custom, values.get("custom"))
+    if custom:
+        changes["custom"] = custom
+    new_tags = [t for t in values.get("tags") or () if isinstance(t, Tag)]
+    if new_tags:
+        changes["tags"] = [*con.tags.all(), *new_tags]
+    if not changes:
+        return con
+    return update_contact(contact=con, actor=actor, **changes)
+
+
+def _check_merge_pair(
+    model: type[Any], keep: Any, merge: Any, actor: User | None
+) -> tuple[Any, Any]:
+    """Both saved, different, locked; the actor may change both."""
+    name = model._meta.verbose_name
+    for field, record in (("keep", keep), ("merge", merge)):
+        if not isinstance(record, model) or record.pk is None:
+            raise field_error(field, f"{field} must be a saved {name} (got {record!r}).")
+    if keep.pk == merge.pk:
+        raise field_error("merge", f"merge: a {name} cannot be merged into itself.")
+    locked = {
+        r.pk: r
+        for r in model.objects.select_for_update(of=("self",))
+        .select_related("updated_by")
+        .filter(pk__in=[keep.pk, merge.pk])
+        .order_by("pk")
+    }
+    if keep.pk not in locked:
+        raise field_error("keep", f"keep: {name} “{keep}” no longer exists.")
+    if merge.pk not in locked:
+        raise field_error("merge", f"merge: {name} “{merge}” no longer exists.")
+    if actor is not None:
+        _require_writer(actor, f"merge {name}s")
+        require_change(actor, locked[keep.pk])
+        require_change(actor, locked[merge.pk])
+    return locked[keep.pk], locked[merge.pk]
+
+
+def _move_external_ids(model: type[Any], keep: Any, merge: Any) -> None:
+    """External ids of ``merge`` move to ``keep``, except for systems ``keep`` already has."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from salescope.core.models import ExternalId
+
+    content_type = ContentType.objects.get_for_model(model)
+    rows = ExternalId.objects.filter(content_type=content_type)
+    taken = set(rows.filter(object_id=keep.pk).values_list("system", flat=True))
+    rows.filter(object_id=merge.pk).exclude(system__in=taken).update(object_id=keep.pk)
+    rows.filter(object_id=merge.pk).delete()
+
+
+def _merge_membership(target: AccountContact, other: AccountContact) -> None:
+    """Fold ``other`` (same account or same contact) into ``target``: roles are united,
+    the earliest start and the latest end (or none) kept."""
+    target.roles.add(*other.roles.all())
+    if other.since and (target.since is None or other.since < target.since):
+        target.since = other.since
+    if target.until is not None and (other.until is None or other.until > target.until):
+        target.until = other.until
+    target.save()
+    other.delete()
+
+
+@transaction.atomic
+def merge_accounts(*, keep: Account, merge: Account, actor: User | None) -> Account:
+    """Merge the duplicate ``merge`` into ``keep`` and delete it (D6). Nothing is lost.
+
+    Its deals move to ``keep`` through ``pipeline.services.update_details`` (their history
+    stays untouched; the move is recorded as an account event), and so do its contacts
+    (roles united where a contact is at both), activities, comments, attachments, tags,
+    shares, subsidiaries and external ids. Empty fields of ``keep`` are filled from
+    ``merge``. The owner of ``merge``, if another person, gets ``keep`` shared so they keep
+    seeing their customer. The actor must be allowed to change both accounts and every deal
+    that moves.
+    """
+    from salescope.activities.models import Activity, Attachment, Comment
+    from salescope.pipeline.models import Opportunity
+    from salescope.pipeline.services import update_details
+
+    keep, merge = _check_merge_pair(Account, keep, merge, actor)
+    deals = list(Opportunity.objects.filter(account_id=merge.pk).order_by("pk"))
+    if actor is not None:
+        blocked = [d for d in deals if not can_change(actor, d)]
+        if blocked:
+            names = ", ".join(f"“{d}”" for d in blocked[:5])
+            raise PermissionDenied(
+                f"{actor} may not move the deals {names} of “{merge}”; "
+                "ask their owner or a manager."
+            )
+    for deal in deals:
+        update_details(opportunity=deal, account=keep, actor=actor)
+
+    at_keep = {m.contact_id: m for m in AccountContact.objects.filter(account_id=keep.pk)}
+    keep_has_primary = any(m.is_primary for m in at_keep.values())
+    for membership in AccountContact.objects.filter(account_id=merge.pk).order_by("pk"):
+        existing = at_keep.get(membership.contact_id)
+        if existing is not None:
+            if membership.is_primary and not keep_has_primary:
+                existing.is_primary = keep_has_primary = True
+            _merge_membership(existing, membership)
+        else:
+            if membership.is_primary and keep_has_primary:
+                membership.is_primary = False
+            keep_has_primary = keep_has_primary or membership.is_primary
+            membership.account_id = keep.pk
+            membership.save()
+
+    Activity.objects.filter(account_id=merge.pk).update(
+        account_id=keep.pk, version=models.F("version") + 1
+    )
+    Comment.objects.filter(account_id=merge.pk).update(account_id=keep.pk)
+    Attachment.objects.filter(account_id=merge.pk).update(account_id=keep.pk)
+    Account.objects.filter(parent_id=merge.pk).exclude(pk=keep.pk).update(parent_id=keep.pk)
+    keep.tags.add(*merge.tags.all())
+    shares = [u for u in merge.shared_with.all() if u.pk != keep.owner_id]
+    if merge.owner_id != keep.owner_id:
+        shares.append(merge.owner)
+    keep.shared_with.add(*shares)
+    _move_external_ids(Account, keep, merge)
+
+    values = {f: getattr(merge, f) for f in ACCOUNT_FILLABLE}
+    if values["parent"] is not None and values["parent"].pk == keep.pk:
+        values["parent"] = None
+    if keep.parent_id == merge.pk:
+        keep.parent = None
+        Account.objects.filter(pk=keep.pk).update(parent=None)
+    gaps = _gaps(keep, values, ACCOUNT_FILLABLE)
+    for field, value in gaps.items():
+        setattr(keep, field, value)
+    keep.custom = {**keep.custom, **_custom_gaps(keep.custom, merge.custom)}
+    _touch(keep, actor)
+    keep.save()
+    merge.delete()
+    return keep
+
+
+@transaction.atomic
+def merge_contacts(*, keep: Contact, merge: Contact, actor: User | None) -> Contact:
+    """Merge the duplicate contact ``merge`` into ``keep`` and delete it (D6).
+
+    Its places at accounts (roles united), activities, deals, agreements, tags and external
+    ids move to ``keep``; empty fields of ``keep`` are filled from ``merge``. The actor must
+    be allowed to change both contacts.
+    """
+    from salescope.activities.models import Activity, Agreement
+    from salescope.pipeline.models import Opportunity
+    from salescope.pipeline.services import set_contacts
+
+    keep, merge = _check_merge_pair(Contact, keep, merge, actor)
+
+    at_accounts = {m.account_id: m for m in AccountContact.objects.filter(contact_id=keep.pk)}
+    for membership in AccountContact.objects.filter(contact_id=merge.pk).order_by("pk"):
+        existing = at_accounts.get(membership.account_id)
+        if existing is not None:
+            existing.is_primary = existing.is_primary or membership.is_primary
+            _merge_membership(existing, membership)
+        else:
+            membership.contact_id = keep.pk
+            membership.save()
+
+    through = Activity.contacts.through
+    both = through.objects.filter(contact_id=keep.pk).values("activity_id")
+    through.objects.filter(contact_id=merge.pk, activity_id__in=both).delete()
+    through.objects.filter(contact_id=merge.pk).update(contact_id=keep.pk)
+    Agreement.objects.filter(owner_contact_id=merge.pk).update(owner_contact_id=keep.pk)
+
+    for deal in Opportunity.objects.filter(contacts=merge).prefetch_related("contacts"):
+        people = [c for c in deal.contacts.all() if c.pk != merge.pk]
+        if all(c.pk != keep.pk for c in people):
+            people.append(keep)
+        who = actor if actor is not None and can_change(actor, deal) else None
+        set_contacts(opportunity=deal, contacts=people, actor=who)
+
+    keep.tags.add(*merge.tags.all())
+    _move_external_ids(Contact, keep, merge)
+    values = {f: getattr(merge, f) for f in CONTACT_FILLABLE}
+    for field, value in _gaps(keep, values, CONTACT_FILLABLE).items():
+        setattr(keep, field, value)
+    keep.custom = {**keep.custom, **_custom_gaps(keep.custom, merge.custom)}
+    _touch(keep, actor)
+    keep.save()
+    merge.delete()
+    return keep
