@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from salescope.core.money import parse_amount
@@ -227,3 +227,102 @@ def define_field(
         help_text=help_text,
         order=order,
     )
+
+
+_UNSET: Any = object()
+
+
+def can_define_fields(actor: Any) -> bool:
+    """Only administrators define custom fields."""
+    return bool(
+        getattr(actor, "is_authenticated", False)
+        and actor.is_active
+        and (actor.is_superuser or getattr(actor, "role", None) == "admin")
+    )
+
+
+def _check_actor(actor: Any) -> None:
+    if actor is not None and not can_define_fields(actor):
+        raise PermissionDenied("Only administrators can change custom fields.")
+
+
+@transaction.atomic
+def update_field(
+    *,
+    definition: CustomFieldDefinition,
+    actor: Any = None,
+    label: str = _UNSET,
+    choices: list[str] | None = _UNSET,
+    required_on_create: bool = _UNSET,
+    required_from_stage: Any = _UNSET,
+    help_text: str = _UNSET,
+    order: int = _UNSET,
+    active: bool = _UNSET,
+) -> CustomFieldDefinition:
+    """Change a definition; arguments not given stay as they are. Key, target and type are
+    fixed once created (values are stored under the key in every record, in the type's form).
+
+    Values already stored stay in the records: removing a choice or adding a mandatory flag
+    does not touch them; the rules apply to the next write of each record.
+    """
+    _check_actor(actor)
+    definition = CustomFieldDefinition.objects.select_for_update().get(pk=definition.pk)
+    errors: dict[str, str] = {}
+    changed: dict[str, Any] = {}
+    if label is not _UNSET:
+        label = (label or "").strip()
+        if not label:
+            errors["label"] = "Label cannot be empty."
+        elif len(label) > 100:
+            errors["label"] = "Label: at most 100 characters."
+        changed["label"] = label
+    if choices is not _UNSET:
+        cleaned_choices: list[str] = []
+        for choice in choices or []:
+            if not isinstance(choice, str) or not choice.strip():
+                errors["choices"] = "Choices must be non-empty texts."
+                break
+            if choice.strip() not in cleaned_choices:
+                cleaned_choices.append(choice.strip())
+        changed["choices"] = cleaned_choices
+    if definition.field_type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and not changed.get(
+        "choices", definition.choices
+    ):
+        errors.setdefault("choices", "Choice fields need at least one choice.")
+    if required_on_create is not _UNSET:
+        changed["required_on_create"] = bool(required_on_create)
+    if required_from_stage is not _UNSET:
+        stage = required_from_stage
+        if stage is not None and definition.target != Target.OPPORTUNITY:
+            errors["required_from_stage"] = (
+                "Only opportunity fields can be mandatory from a stage on."
+            )
+        elif stage is not None and getattr(stage, "kind", None) == "lost":
+            errors["required_from_stage"] = "A field cannot be mandatory from the lost stage on."
+        changed["required_from_stage"] = stage
+    if help_text is not _UNSET:
+        help_text = (help_text or "").strip()
+        if len(help_text) > 200:
+            errors["help_text"] = "Help text: at most 200 characters."
+        changed["help_text"] = help_text
+    if order is not _UNSET:
+        if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 32767:
+            errors["order"] = "Order must be a whole number between 0 and 32767."
+        changed["order"] = order
+    if active is not _UNSET:
+        changed["active"] = bool(active)
+    if errors:
+        raise ValidationError(errors)
+    for name, value in changed.items():
+        setattr(definition, name, value)
+    if changed:
+        definition.save(update_fields=list(changed))
+    return definition
+
+
+def deactivate_field(
+    *, definition: CustomFieldDefinition, actor: Any = None
+) -> CustomFieldDefinition:
+    """Hide a field from forms, pages and gates; the values stay in the records (and come
+    back if the field is activated again with ``update_field(active=True)``)."""
+    return update_field(definition=definition, actor=actor, active=False)
