@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from salescope.activities.models import Activity
+from salescope.accounts.models import Account, Contact
+from salescope.activities.models import Activity, ActivityType, Agreement
 from salescope.core import clock
 from salescope.core.errors import field_error
-from salescope.org.models import User
-from salescope.visibility import visible_activities
+from salescope.org.models import Role, User
+from salescope.visibility import owner_ids, sees_everything, visible_activities, visible_contacts
 
 
 def activities_for(user: User) -> QuerySet[Activity]:
@@ -97,3 +99,104 @@ def overdue_for(user: User, owners: Iterable[User | int] | None = None) -> Query
         ids = [getattr(o, "pk", o) for o in owners]
         qs = qs.filter(owner_id__in=ids)
     return qs.order_by(F("due_on").asc(nulls_last=True), "starts_at", "pk")
+
+
+# --- pages (A2, A3) -------------------------------------------------------------------------
+
+
+def agenda_people(user: User) -> QuerySet[User]:
+    """Whose agenda ``user`` may open (A2): admins and read-only users everyone's, managers
+    their teams', reps and marketing their own and their team colleagues' (showing only the
+    colleagues' activities they see: assigned by them, shared with them, joined by them)."""
+    people = User.objects.filter(is_active=True)
+    if not user.is_active:
+        return people.none()
+    if sees_everything(user):
+        return people
+    if user.role == Role.MANAGER:
+        return people.filter(pk__in=owner_ids(user))
+    mine = Q(pk=user.pk)
+    if user.team_id is not None:
+        mine |= Q(team_id=user.team_id)
+    return people.filter(mine)
+
+
+def assignable_users(user: User) -> QuerySet[User]:
+    """Whom ``user`` may give an activity to (the rule of ``services.check_assignee``)."""
+    people = User.objects.filter(is_active=True).exclude(role=Role.READ_ONLY)
+    if user.is_superuser or user.role == Role.ADMIN:
+        return people
+    if user.role == Role.MANAGER:
+        return people.filter(pk__in=owner_ids(user))
+    mine = Q(pk=user.pk)
+    if user.team_id is not None:
+        mine |= Q(team_id=user.team_id)
+    return people.filter(mine)
+
+
+def activity_types() -> QuerySet[ActivityType]:
+    """Active activity types (the agenda's legend and the create form's choices)."""
+    return ActivityType.objects.filter(active=True).order_by("order", "name")
+
+
+def activity_detail(user: User, pk: int) -> Activity | None:
+    """One activity with everything its page shows, or None when ``user`` cannot see it."""
+    return (
+        activities_for(user)
+        .select_related("created_by", "updated_by")
+        .prefetch_related(
+            Prefetch("contacts", queryset=Contact.objects.order_by("last_name", "first_name")),
+            "participant_users",
+            Prefetch(
+                "agreements",
+                queryset=Agreement.objects.select_related("owner", "owner_contact"),
+            ),
+        )
+        .filter(pk=pk)
+        .first()
+    )
+
+
+def contacts_for_activity(
+    user: User, *, account: Account | None, include: Iterable[Contact | int] = ()
+) -> QuerySet[Contact]:
+    """Contacts offered on an activity's forms: the account's people plus those already
+    chosen, as far as ``user`` sees them."""
+    ids = [getattr(c, "pk", c) for c in include]
+    where = Q(pk__in=ids)
+    if account is not None:
+        where |= Q(memberships__account=account, memberships__until__isnull=True)
+    return (
+        visible_contacts(user, Contact.objects.all())
+        .filter(pk__in=Contact.objects.filter(where).values("pk"))
+        .order_by("last_name", "first_name")
+    )
+
+
+@dataclass(frozen=True)
+class Recipient:
+    name: str
+    email: str
+    language: str
+    kind: str  # "user" or "contact"
+
+
+def minutes_recipients(activity: Activity) -> tuple[list[Recipient], list[str]]:
+    """Who the minutes of ``activity`` go to: its internal participants and its contacts,
+    each once by e-mail address; and the names of those without an address."""
+    recipients: list[Recipient] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+    people: list[tuple[str, Any]] = [("user", u) for u in activity.participant_users.all()]
+    people += [("contact", c) for c in activity.contacts.all()]
+    for kind, person in people:
+        name = str(person)
+        email = (person.email or "").strip()
+        if not email:
+            missing.append(name)
+            continue
+        if email.lower() in seen:
+            continue
+        seen.add(email.lower())
+        recipients.append(Recipient(name, email, (person.language or "").strip(), kind))
+    return recipients, missing

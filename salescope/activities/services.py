@@ -18,14 +18,18 @@ import mimetypes
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext
 
 from salescope.accounts.models import Account, Contact
 from salescope.accounts.services import (
@@ -36,6 +40,7 @@ from salescope.accounts.services import (
     check_users,
 )
 from salescope.activities.models import Activity, ActivityType, Agreement, Attachment, Comment
+from salescope.activities.selectors import Recipient, minutes_recipients
 from salescope.core import clock
 from salescope.core.concurrency import check_version
 from salescope.core.errors import PermissionDenied, field_error
@@ -558,6 +563,145 @@ def record_minutes(
         act.agreements.all().delete()
         Agreement.objects.bulk_create(Agreement(activity=act, **item) for item in items)
     return _save(act, actor)
+
+
+@transaction.atomic
+def reschedule_to_day(
+    *,
+    activity: Activity,
+    actor: User | None,
+    day: Any,
+    time: dt.time | None = None,
+    expected_version: int | None = None,
+) -> Activity:
+    """Move an open activity to another day (the agenda's drag and drop).
+
+    A timed activity keeps its time of day (or takes ``time``) and its length; one with only
+    a due date gets ``day`` as due date, and becomes timed when a ``time`` is given.
+    """
+    day = check_date(day, "due_on")
+    if day is None:
+        raise field_error("due_on", "due_on: give the day to move the activity to.", "required")
+    if time is not None and not isinstance(time, dt.time):
+        raise field_error("starts_at", f"starts_at: {time!r} is not a time of day.")
+    current = Activity.objects.filter(pk=activity.pk).values("starts_at", "due_on").first()
+    if current is None:
+        raise field_error("activity", "activity: it no longer exists.")
+    changes: dict[str, Any] = {}
+    if current["starts_at"] is not None or time is not None:
+        clock_time = time or timezone.localtime(current["starts_at"]).time()
+        changes["starts_at"] = timezone.make_aware(dt.datetime.combine(day, clock_time))
+        if current["due_on"] is not None:
+            changes["due_on"] = day
+    else:
+        changes["due_on"] = day
+    return reschedule_activity(
+        activity=activity, actor=actor, expected_version=expected_version, **changes
+    )
+
+
+# --- sending the minutes (A3) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentMinutes:
+    """What ``send_minutes`` did: to whom, and who was left out for want of an address."""
+
+    recipients: list[Recipient]
+    without_email: list[str]
+    messages: int
+
+
+def _language_of(recipient: Recipient, fallback: str) -> str:
+    known = {code for code, _name in settings.LANGUAGES}
+    code = recipient.language.lower().replace("_", "-").split("-")[0]
+    return code if code in known else fallback
+
+
+def _fallback_language() -> str:
+    from salescope.org.selectors import company_settings
+
+    known = {code for code, _name in settings.LANGUAGES}
+    code = (company_settings().locale or "").lower().replace("_", "-").split("-")[0]
+    if code in known:
+        return code
+    return str(settings.LANGUAGE_CODE).split("-")[0]
+
+
+@transaction.atomic
+def send_minutes(*, activity: Activity, actor: User) -> SentMinutes:
+    """E-mail the minutes of a meeting to its participants (A3) and record that it was sent.
+
+    Recipients are the internal participants and the customer contacts with an e-mail
+    address (each once); people without one are reported in ``without_email``. Each recipient
+    gets the minutes in their language when it is known (the company's otherwise), as text
+    and HTML. ``minutes_sent_at`` is set and a comment "Minutes sent to …" goes on the deal's
+    (or account's) timeline. Nothing is sent or recorded when there are no minutes or no
+    recipient.
+    """
+    author = _require_author(actor, "send minutes")
+    act = _load_for_change(activity, author, None, "send minutes")
+    agreements = list(act.agreements.select_related("owner", "owner_contact"))
+    if not act.activity_type.is_meeting or (not act.discussion.strip() and not agreements):
+        raise field_error(
+            "discussion",
+            gettext("There are no minutes to send yet: write what was discussed or agreed."),
+            "no_minutes",
+        )
+    recipients, without_email = minutes_recipients(act)
+    if not recipients:
+        refusal = gettext("Nobody to send the minutes to: add participants with an e-mail address.")
+        if without_email:
+            refusal += " " + gettext("No e-mail address: %(names)s.") % {
+                "names": ", ".join(without_email)
+            }
+        raise field_error("participants", refusal, "no_recipients")
+
+    fallback = _fallback_language()
+    by_language: dict[str, list[Recipient]] = {}
+    for recipient in recipients:
+        by_language.setdefault(_language_of(recipient, fallback), []).append(recipient)
+    context = {
+        "activity": act,
+        "agreements": agreements,
+        "participant_users": list(act.participant_users.all()),
+        "contacts": list(act.contacts.all()),
+        "sender": author,
+    }
+    messages: list[EmailMultiAlternatives] = []
+    for language, group in sorted(by_language.items()):
+        with translation.override(language):
+            subject = " ".join(render_to_string("email/minutes_subject.txt", context).split())
+            text = render_to_string("email/minutes.txt", context)
+            html = render_to_string("email/minutes.html", context)
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[f"{r.name} <{r.email}>" if r.name else r.email for r in group],
+            reply_to=[author.email] if author.email else None,
+        )
+        message.attach_alternative(html, "text/html")
+        messages.append(message)
+
+    act.minutes_sent_at = clock.now()
+    _save(act, author)
+    target: Any = act.opportunity or act.account
+    if target is not None and can_view(author, target):
+        names = ", ".join(r.name or r.email for r in recipients)
+        body = gettext("Minutes of “%(subject)s” sent to %(names)s.") % {
+            "subject": act.subject,
+            "names": names,
+        }
+        add_comment(
+            actor=author,
+            body=body[:MAX_COMMENT],
+            opportunity=act.opportunity,
+            account=None if act.opportunity else act.account,
+        )
+    for message in messages:
+        message.send(fail_silently=False)
+    return SentMinutes(recipients=recipients, without_email=without_email, messages=len(messages))
 
 
 # --- comments and attachments (D5) ----------------------------------------------------------
