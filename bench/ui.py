@@ -67,7 +67,9 @@ def main() -> None:
     first_stage = pipeline.stages.filter(kind="open").order_by("order").first()
     owners = list(User.objects.filter(role=Role.REP)[:8])
     with clock.frozen(now):
-        missing = max(0, 2000 - Opportunity.objects.filter(pipeline=pipeline, outcome="open").count())
+        missing = max(
+            0, 2000 - Opportunity.objects.filter(pipeline=pipeline, outcome="open").count()
+        )
         for i in range(missing):
             create_opportunity(actor=None, owner=owners[i % len(owners)], name=f"Bench deal {i}",
                                stage=first_stage, amount=Decimal("1000.00") + i,
@@ -83,9 +85,14 @@ def main() -> None:
     client = Client()
     client.force_login(admin)
     pages = [
-        (f"board ({open_on_board} open deals)", reverse("pipeline:board") + f"?pipeline={pipeline.pk}"),
+        (
+            f"board ({open_on_board} open deals)",
+            reverse("pipeline:board") + f"?pipeline={pipeline.pk}",
+        ),
         (f"deal page ({timeline} timeline entries)", reverse("pipeline:detail", args=[deal.pk])),
-        ("account page", reverse("accounts:detail", args=[deal.account_id])) if deal.account_id else None,
+        ("account page", reverse("accounts:detail", args=[deal.account_id]))
+        if deal.account_id
+        else None,
         ("deals list (page 1)", "/deals/"),
         ("agenda week", reverse("activities:agenda") + f"?view=week&date={END.isoformat()}"),
         ("home", reverse("home")),
