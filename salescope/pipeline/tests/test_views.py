@@ -640,7 +640,7 @@ def test_json_error_for_unknown_stage(rep_client: Any, org_setup: Any, frozen_no
     assert json.loads(response.content)["error"]
 
 
-@pytest.mark.parametrize(("lang", "expected"), [("en", "€12,346"), ("de", "12.346 €")])
+@pytest.mark.parametrize(("lang", "expected"), [("en", "€12,346"), ("de", "12.346\u00a0€")])
 def test_card_amounts_match_the_money_filter(lang: str, expected: str) -> None:
     from django.utils import translation
 
