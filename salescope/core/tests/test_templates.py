@@ -61,3 +61,18 @@ def test_template_renders_with_a_minimal_context(name: str, context: dict[str, A
     request.session = {}  # type: ignore[assignment]
     html = get_template(name).render({**context, **_extra(name), "request": request}, request)
     assert isinstance(html, str)
+
+
+def test_every_static_file_a_template_references_exists() -> None:
+    """A script or stylesheet missing from the repository breaks pages only in a fresh clone."""
+    import re
+
+    from django.contrib.staticfiles import finders
+
+    pattern = re.compile(r"""{%\s*static\s+['"]([^'"]+)['"]\s*%}""")
+    referenced = {
+        path for name in TEMPLATES for path in pattern.findall((TEMPLATE_DIR / name).read_text())
+    }
+    assert referenced, "templates reference static files"
+    missing = sorted(path for path in referenced if not finders.find(path))
+    assert missing == []
