@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from salescope.accounts.models import (
     Account,
@@ -36,7 +37,7 @@ from salescope.accounts.models import (
 )
 from salescope.core import clock
 from salescope.core.concurrency import check_version
-from salescope.core.errors import PermissionDenied, field_error
+from salescope.core.errors import PermissionDenied, field_error, field_label
 from salescope.core.money import parse_amount
 from salescope.core.services import clean_external_ids, external_ids_of, set_external_ids
 from salescope.customfields.models import Target
@@ -196,7 +197,7 @@ _SEPARATORS = re.compile(r"[\W_]+")
 
 def _fold(text: str) -> str:
     """Casefold and strip accents until stable (some characters decompose in several steps)."""
-    for _ in range(5):
+    for _round in range(5):
         decomposed = unicodedata.normalize("NFKD", text.casefold())
         folded = "".join(c for c in decomposed if unicodedata.category(c) not in ("Mn", "Me"))
         if folded == text:
@@ -278,15 +279,28 @@ def check_text(
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise field_error(field, f"{field} must be text (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be text (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if "\x00" in value:
-        raise field_error(field, f"{field} contains a NUL character, which cannot be stored.")
+        raise field_error(
+            field,
+            _("%(field)s contains a NUL character, which cannot be stored.")
+            % {"field": field_label(field)},
+        )
     text = value.strip()
     if required and not text:
-        raise field_error(field, f"{field} cannot be empty.", code="required")
+        raise field_error(
+            field, _("%(field)s cannot be empty.") % {"field": field_label(field)}, code="required"
+        )
     if max_length is not None and len(text) > max_length:
         raise field_error(
-            field, f"{field} is longer than {max_length} characters ({len(text)}).", "max_length"
+            field,
+            _("%(field)s is longer than %(max)s characters (%(length)s).")
+            % {"field": field_label(field), "max": max_length, "length": len(text)},
+            "max_length",
         )
     return text
 
@@ -304,10 +318,17 @@ def check_website(value: Any, field: str = "website") -> str:
         _URL_VALIDATOR(text)
     except ValidationError:
         raise field_error(
-            field, f"{field}: {value!r} is not a web address such as https://example.com."
+            field,
+            _("%(field)s: %(value)r is not a web address such as https://example.com.")
+            % {"field": field_label(field), "value": value},
         ) from None
     if len(text) > MAX_URL:
-        raise field_error(field, f"{field} is longer than {MAX_URL} characters.", "max_length")
+        raise field_error(
+            field,
+            _("%(field)s is longer than %(max)s characters.")
+            % {"field": field_label(field), "max": MAX_URL},
+            "max_length",
+        )
     return text
 
 
@@ -332,7 +353,11 @@ def check_domain(value: Any, field: str = "domain") -> str:
         and ((tld.isalpha() and len(tld) >= 2) or tld.startswith("xn--"))
     )
     if not valid:
-        raise field_error(field, f"{field}: {value!r} is not a domain name such as example.com.")
+        raise field_error(
+            field,
+            _("%(field)s: %(value)r is not a domain name such as example.com.")
+            % {"field": field_label(field), "value": value},
+        )
     return host
 
 
@@ -347,8 +372,11 @@ def check_phone(value: Any, field: str = "phone") -> str:
     if not _PHONE.match(text) or digits < 3:
         raise field_error(
             field,
-            f"{field}: {value!r} is not a phone number; use digits, spaces, + ( ) - / . "
-            "and an optional extension such as ext. 12.",
+            _(
+                "%(field)s: %(value)r is not a phone number; use digits, spaces, + ( ) - / . "
+                "and an optional extension such as ext. 12."
+            )
+            % {"field": field_label(field), "value": value},
         )
     return text
 
@@ -360,8 +388,12 @@ def check_email(value: Any, field: str = "email") -> str:
     try:
         validate_email(text)
     except ValidationError:
-        raise field_error(field, f"{field}: {value!r} is not a valid e-mail address.") from None
-    local, _, domain = text.rpartition("@")
+        raise field_error(
+            field,
+            _("%(field)s: %(value)r is not a valid e-mail address.")
+            % {"field": field_label(field), "value": value},
+        ) from None
+    local, _at, domain = text.rpartition("@")
     return f"{local}@{domain.lower()}"
 
 
@@ -387,11 +419,21 @@ def check_country(value: Any, field: str = "country") -> str:
     code = text.upper()
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise field_error(
-            field, f"{field} must be a 2-letter ISO 3166 code such as DE (got {value!r})."
+            field,
+            _("%(field)s must be a 2-letter ISO 3166 code such as DE (got %(value)r).")
+            % {"field": field_label(field), "value": value},
         )
     if code not in COUNTRY_CODES:
-        hint = f"; did you mean {_COUNTRY_HINTS[code]}?" if code in _COUNTRY_HINTS else "."
-        raise field_error(field, f"{field}: {code} is not an ISO 3166 country code{hint}")
+        if code in _COUNTRY_HINTS:
+            message = _(
+                "%(field)s: %(code)s is not an ISO 3166 country code; did you mean %(hint)s?"
+            )
+        else:
+            message = _("%(field)s: %(code)s is not an ISO 3166 country code.")
+        raise field_error(
+            field,
+            message % {"field": field_label(field), "code": code, "hint": _COUNTRY_HINTS.get(code)},
+        )
     return code
 
 
@@ -399,18 +441,38 @@ def check_employees(value: Any, field: str = "employees") -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool | float):
-        raise field_error(field, f"{field} must be a whole number (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a whole number (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if isinstance(value, str):
         text = value.strip().replace("_", "")
         if not re.fullmatch(r"-?[0-9]+", text):
-            raise field_error(field, f"{field} must be a whole number (got {value!r}).")
+            raise field_error(
+                field,
+                _("%(field)s must be a whole number (got %(value)r).")
+                % {"field": field_label(field), "value": value},
+            )
         value = int(text)
     if not isinstance(value, int):
-        raise field_error(field, f"{field} must be a whole number (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a whole number (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if value < 0:
-        raise field_error(field, f"{field} cannot be negative (got {value}).")
+        raise field_error(
+            field,
+            _("%(field)s cannot be negative (got %(value)s).")
+            % {"field": field_label(field), "value": value},
+        )
     if value > MAX_EMPLOYEES:
-        raise field_error(field, f"{field} is too large (maximum {MAX_EMPLOYEES:,}).")
+        raise field_error(
+            field,
+            _("%(field)s is too large (maximum %(max)s).")
+            % {"field": field_label(field), "max": f"{MAX_EMPLOYEES:,}"},
+        )
     return value
 
 
@@ -422,7 +484,11 @@ def check_amount(value: Any, field: str) -> Decimal | None:
 
 def check_bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
-        raise field_error(field, f"{field} must be true or false (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be true or false (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     return value
 
 
@@ -430,10 +496,21 @@ def check_date(value: Any, field: str) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise field_error(field, f"{field} must be a date (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a date (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if not MIN_DATE <= value <= MAX_DATE:
         raise field_error(
-            field, f"{field} {value.isoformat()} is outside {MIN_DATE.year}–{MAX_DATE.year}."
+            field,
+            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
+            % {
+                "field": field_label(field),
+                "value": value.isoformat(),
+                "min": MIN_DATE.year,
+                "max": MAX_DATE.year,
+            },
         )
     return value
 
@@ -444,7 +521,11 @@ _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$")
 def check_language(value: Any, field: str = "language") -> str:
     text = check_text(field, value, 8).lower()
     if text and not _LANGUAGE.match(text):
-        raise field_error(field, f"{field}: {value!r} is not a language code such as de or en.")
+        raise field_error(
+            field,
+            _("%(field)s: %(value)r is not a language code such as de or en.")
+            % {"field": field_label(field), "value": value},
+        )
     return text
 
 
@@ -459,35 +540,67 @@ def check_option(
     """An entry of an admin-configured list; it must be active unless already in use."""
     if value is None:
         if required:
-            raise field_error(field, f"{field} is required.", code="required")
+            raise field_error(
+                field, _("%(field)s is required.") % {"field": field_label(field)}, code="required"
+            )
         return None
     name = model._meta.verbose_name
     if not isinstance(value, model) or value.pk is None:
-        raise field_error(field, f"{field} must be a saved {name} (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a saved %(name)s (got %(value)r).")
+            % {"field": field_label(field), "name": name, "value": value},
+        )
     active = model._default_manager.filter(pk=value.pk).values_list("active", flat=True).first()
     if active is None:
-        raise field_error(field, f"{field}: {name} “{value}” no longer exists.")
+        raise field_error(
+            field,
+            _("%(field)s: %(name)s “%(value)s” no longer exists.")
+            % {"field": field_label(field), "name": name, "value": value},
+        )
     if not active and value.pk != current_id:
-        raise field_error(field, f"{field}: {name} “{value}” is no longer in use.", "inactive")
+        raise field_error(
+            field,
+            _("%(field)s: %(name)s “%(value)s” is no longer in use.")
+            % {"field": field_label(field), "name": name, "value": value},
+            "inactive",
+        )
     return value
 
 
 def check_owner(owner: Any, *, field: str = "owner", current_id: int | None = None) -> User:
     """An owner must be an active user who may change records (not read-only)."""
     if owner is None:
-        raise field_error(field, f"{field} is required.", code="required")
+        raise field_error(
+            field, _("%(field)s is required.") % {"field": field_label(field)}, code="required"
+        )
     if not isinstance(owner, User) or owner.pk is None:
-        raise field_error(field, f"{field} must be a user (got {owner!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a user (got %(value)r).")
+            % {"field": field_label(field), "value": owner},
+        )
     if owner.pk == current_id:
         return owner
     row = User.objects.filter(pk=owner.pk).values("is_active", "role").first()
     if row is None:
-        raise field_error(field, f"{field}: user {owner} no longer exists.")
+        raise field_error(
+            field,
+            _("%(field)s: user %(user)s no longer exists.")
+            % {"field": field_label(field), "user": owner},
+        )
     if not row["is_active"]:
-        raise field_error(field, f"{field}: {owner} is deactivated.", "inactive")
+        raise field_error(
+            field,
+            _("%(field)s: %(user)s is deactivated.") % {"field": field_label(field), "user": owner},
+            "inactive",
+        )
     if row["role"] == Role.READ_ONLY:
         raise field_error(
-            field, f"{field}: {owner} has a read-only role and cannot own records.", "read_only"
+            field,
+            _("%(field)s: %(user)s has a read-only role and cannot own records.")
+            % {"field": field_label(field), "user": owner},
+            "read_only",
         )
     return owner
 
@@ -497,20 +610,34 @@ def check_tags(tags: Any, *, current_ids: Iterable[int] = (), field: str = "tags
     if tags is None:
         return []
     if isinstance(tags, str | bytes | Mapping) or not isinstance(tags, Iterable):
-        raise field_error(field, f"{field} must be a list of tags (got {tags!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a list of tags (got %(value)r).")
+            % {"field": field_label(field), "value": tags},
+        )
     items = list(tags)
     bad = [t for t in items if not isinstance(t, Tag) or t.pk is None]
     if bad:
-        raise field_error(field, f"{field}: {', '.join(map(repr, bad))} are not saved tags.")
+        raise field_error(
+            field,
+            _("%(field)s: %(values)s are not saved tags.")
+            % {"field": field_label(field), "values": ", ".join(map(repr, bad))},
+        )
     ids = {t.pk for t in items}
     rows = dict(Tag.objects.filter(pk__in=ids).values_list("pk", "category__active"))
     missing = ids - set(rows)
     if missing:
-        raise field_error(field, f"{field}: tags {sorted(missing)} no longer exist.")
+        raise field_error(
+            field,
+            _("%(field)s: tags %(values)s no longer exist.")
+            % {"field": field_label(field), "values": sorted(missing)},
+        )
     inactive = [t for t in items if not rows[t.pk] and t.pk not in set(current_ids)]
     if inactive:
         raise field_error(
-            field, f"{field}: the category of {', '.join(map(str, inactive))} is no longer in use."
+            field,
+            _("%(field)s: the category of %(values)s is no longer in use.")
+            % {"field": field_label(field), "values": ", ".join(map(str, inactive))},
         )
     unique: dict[int, Tag] = {t.pk: t for t in items}
     return list(unique.values())
@@ -520,17 +647,27 @@ def check_users(users: Any, *, field: str) -> list[User]:
     if users is None:
         return []
     if isinstance(users, str | bytes | Mapping) or not isinstance(users, Iterable):
-        raise field_error(field, f"{field} must be a list of users (got {users!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a list of users (got %(value)r).")
+            % {"field": field_label(field), "value": users},
+        )
     items = list(users)
     bad = [u for u in items if not isinstance(u, User) or u.pk is None]
     if bad:
-        raise field_error(field, f"{field}: {', '.join(map(repr, bad))} are not users.")
+        raise field_error(
+            field,
+            _("%(field)s: %(values)s are not users.")
+            % {"field": field_label(field), "values": ", ".join(map(repr, bad))},
+        )
     ids = {u.pk for u in items}
     active = set(User.objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True))
     inactive = [u for u in items if u.pk not in active]
     if inactive:
         raise field_error(
-            field, f"{field}: {', '.join(map(str, inactive))} are deactivated or unknown."
+            field,
+            _("%(field)s: %(values)s are deactivated or unknown.")
+            % {"field": field_label(field), "values": ", ".join(map(str, inactive))},
         )
     return list({u.pk: u for u in items}.values())
 
@@ -540,9 +677,14 @@ def _require_writer(actor: User | None, what: str) -> None:
     if actor is None:
         return
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise PermissionDenied(f"{actor} is deactivated and cannot {what}.")
+        raise PermissionDenied(
+            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
+        )
     if actor.role == Role.READ_ONLY and not actor.is_superuser:
-        raise PermissionDenied(f"{actor} has a read-only role and cannot {what}.")
+        raise PermissionDenied(
+            _("%(user)s has a read-only role and cannot %(action)s.")
+            % {"user": actor, "action": what}
+        )
 
 
 def _check_assignable_owner(actor: User | None, owner: User, what: str) -> None:
@@ -553,9 +695,15 @@ def _check_assignable_owner(actor: User | None, owner: User, what: str) -> None:
         if owner_ids(actor).filter(pk=owner.pk).exists():
             return
         raise field_error(
-            "owner", f"owner: you can create {what} for yourself or your team, not for {owner}."
+            "owner",
+            _("%(field)s: you can create %(what)s for yourself or your team, not for %(user)s.")
+            % {"field": field_label("owner"), "what": what, "user": owner},
         )
-    raise field_error("owner", f"owner: you can only create {what} that you own, not for {owner}.")
+    raise field_error(
+        "owner",
+        _("%(field)s: you can only create %(what)s that you own, not for %(user)s.")
+        % {"field": field_label("owner"), "what": what, "user": owner},
+    )
 
 
 def _custom(
@@ -578,7 +726,10 @@ def _custom(
     if not creating and isinstance(values, Mapping):
         for d in defs:
             if d.required_on_create and d.key in values and d.key not in merged:
-                errors.add(f"custom.{d.key}", f"{d.label} is mandatory and cannot be cleared.")
+                errors.add(
+                    f"custom.{d.key}",
+                    _("%(label)s is mandatory and cannot be cleared.") % {"label": d.label},
+                )
     return merged
 
 
@@ -586,7 +737,11 @@ def _unknown_fields(changes: Mapping[str, Any], known: Iterable[str], what: str)
     unknown = sorted(set(changes) - set(known))
     if unknown:
         raise ValidationError(
-            {k: f"{k} is not a field of {what} that can be changed here." for k in unknown}
+            {
+                k: _("%(field)s is not a field of %(what)s that can be changed here.")
+                % {"field": field_label(k), "what": what}
+                for k in unknown
+            }
         )
 
 
@@ -630,22 +785,40 @@ def _check_parent(parent: Any, *, account: Account | None, actor: User | None) -
     if parent is None:
         return None
     if not isinstance(parent, Account) or parent.pk is None:
-        raise field_error("parent", f"parent must be a saved account (got {parent!r}).")
+        raise field_error(
+            "parent",
+            _("%(field)s must be a saved account (got %(value)r).")
+            % {"field": field_label("parent"), "value": parent},
+        )
     if account is not None and parent.pk == account.pk:
-        raise field_error("parent", "parent: an account cannot be its own parent company.")
+        raise field_error(
+            "parent",
+            _("%(field)s: an account cannot be its own parent company.")
+            % {"field": field_label("parent")},
+        )
     if not Account.objects.filter(pk=parent.pk).exists():
-        raise field_error("parent", f"parent: account “{parent}” no longer exists.")
+        raise field_error(
+            "parent",
+            _("%(field)s: account “%(account)s” no longer exists.")
+            % {"field": field_label("parent"), "account": parent},
+        )
     if account is not None and account.parent_id == parent.pk:
         return parent  # unchanged
     if actor is not None and not can_view(actor, parent):
-        raise field_error("parent", f"parent: you cannot see account “{parent}”.")
+        raise field_error(
+            "parent",
+            _("%(field)s: you cannot see account “%(account)s”.")
+            % {"field": field_label("parent"), "account": parent},
+        )
     if account is not None:
         seen: set[int] = set()
         cursor: int | None = parent.pk
         while cursor is not None and cursor not in seen:
             if cursor == account.pk:
                 raise field_error(
-                    "parent", f"parent: “{parent}” is a subsidiary of “{account}” (a cycle)."
+                    "parent",
+                    _("%(field)s: “%(parent)s” is a subsidiary of “%(account)s” (a cycle).")
+                    % {"field": field_label("parent"), "parent": parent, "account": account},
                 )
             seen.add(cursor)
             cursor = Account.objects.filter(pk=cursor).values_list("parent_id", flat=True).first()
@@ -664,7 +837,7 @@ def _clean_account(
             current_id = current.owner_id if current else None
             owner = errors.check(field, check_owner, value, current_id=current_id)
             if owner is not None and current is None:
-                errors.check(field, _check_assignable_owner, actor, owner, "accounts")
+                errors.check(field, _check_assignable_owner, actor, owner, _("accounts"))
             out[field] = owner
         elif field in _ACCOUNT_OPTIONS:
             current_id = getattr(current, f"{field}_id", None) if current else None
@@ -733,7 +906,7 @@ def create_account(
 
     The domain is derived from the website when not given; the normalised name is set.
     """
-    _require_writer(actor, "create accounts")
+    _require_writer(actor, _("create accounts"))
     errors = FieldErrors()
     if status is None:
         status = default_status()
@@ -784,10 +957,10 @@ def update_account(
     the tags; ``external_ids`` sets the given systems. The version is bumped only when
     something changed.
     """
-    _unknown_fields(changes, ACCOUNT_FIELDS, "an account")
+    _unknown_fields(changes, ACCOUNT_FIELDS, _("an account"))
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, "change accounts")
+        _require_writer(actor, _("change accounts"))
         require_change(actor, acc)
     check_version(acc, expected_version)
 
@@ -850,7 +1023,7 @@ def share_account(*, account: Account, users: Iterable[User], actor: User | None
     """Share the account with exactly ``users`` (they see and may change it)."""
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, "share accounts")
+        _require_writer(actor, _("share accounts"))
         require_change(actor, acc)
     user_list = check_users(users, field="users")
     acc.shared_with.set(user_list)
@@ -892,7 +1065,7 @@ def _clean_contact(
             current_id = current.owner_id if current else None
             owner = errors.check(field, check_owner, value, current_id=current_id)
             if owner is not None and current is None:
-                errors.check(field, _check_assignable_owner, actor, owner, "contacts")
+                errors.check(field, _check_assignable_owner, actor, owner, _("contacts"))
             out[field] = owner
     return out
 
@@ -904,7 +1077,11 @@ def _check_roles(roles: Any, *, current_ids: Iterable[int] = ()) -> list[Contact
     if isinstance(roles, ContactRole):
         roles = [roles]
     if isinstance(roles, str | bytes | Mapping) or not isinstance(roles, Iterable):
-        raise field_error("roles", f"roles must be a list of contact roles (got {roles!r}).")
+        raise field_error(
+            "roles",
+            _("%(field)s must be a list of contact roles (got %(value)r).")
+            % {"field": field_label("roles"), "value": roles},
+        )
     items = list(roles)
     current = set(current_ids)
     for role in items:
@@ -915,11 +1092,23 @@ def _check_roles(roles: Any, *, current_ids: Iterable[int] = ()) -> list[Contact
 
 def _check_link_target(account: Any, actor: User | None, field: str = "accounts") -> Account:
     if not isinstance(account, Account) or account.pk is None:
-        raise field_error(field, f"{field}: {account!r} is not a saved account.")
+        raise field_error(
+            field,
+            _("%(field)s: %(value)r is not a saved account.")
+            % {"field": field_label(field), "value": account},
+        )
     if not Account.objects.filter(pk=account.pk).exists():
-        raise field_error(field, f"{field}: account “{account}” no longer exists.")
+        raise field_error(
+            field,
+            _("%(field)s: account “%(account)s” no longer exists.")
+            % {"field": field_label(field), "account": account},
+        )
     if actor is not None and not can_view(actor, account):
-        raise field_error(field, f"{field}: you cannot see account “{account}”.")
+        raise field_error(
+            field,
+            _("%(field)s: you cannot see account “%(account)s”.")
+            % {"field": field_label(field), "account": account},
+        )
     return account
 
 
@@ -942,7 +1131,11 @@ def _clean_links(
     for index, spec in enumerate(specs, start=1):
         field = "account" if account is not None and index == len(specs) else "accounts"
         if not isinstance(spec, tuple | list) or len(spec) not in (2, 3):
-            errors.add(field, f"{field}: item {index} must be (account, roles, is_primary).")
+            errors.add(
+                field,
+                _("%(field)s: item %(index)s must be (account, roles, is_primary).")
+                % {"field": field_label(field), "index": index},
+            )
             continue
         target = errors.check(field, _check_link_target, spec[0], actor, field)
         role_list = errors.check("roles", _check_roles, spec[1])
@@ -952,7 +1145,11 @@ def _clean_links(
         if target is None or role_list is None or primary is None:
             continue
         if target.pk in seen:
-            errors.add(field, f"{field}: account “{target}” is given twice.")
+            errors.add(
+                field,
+                _("%(field)s: account “%(account)s” is given twice.")
+                % {"field": field_label(field), "account": target},
+            )
             continue
         seen.add(target.pk)
         links.append((target, role_list, primary))
@@ -990,7 +1187,7 @@ def create_contact(
     Either ``accounts=[(account, roles, is_primary), ...]`` or ``account=..., roles=...``
     (or both). The owner defaults to the actor; the actor must see each account.
     """
-    _require_writer(actor, "create contacts")
+    _require_writer(actor, _("create contacts"))
     errors = FieldErrors()
     data = {
         "first_name": first_name, "last_name": last_name, "email": email, "phone": phone,
@@ -1034,10 +1231,10 @@ def update_contact(
 
     Links to accounts change through :func:`link_contact` and :func:`unlink_contact`.
     """
-    _unknown_fields(changes, CONTACT_FIELDS, "a contact")
+    _unknown_fields(changes, CONTACT_FIELDS, _("a contact"))
     con = _lock(Contact, contact.pk)
     if actor is not None:
-        _require_writer(actor, "change contacts")
+        _require_writer(actor, _("change contacts"))
         require_change(actor, con)
     check_version(con, expected_version)
 
@@ -1093,14 +1290,19 @@ def _require_link_rights(actor: User | None, contact: Contact, account: Account)
     """Linking needs both records visible and the right to change one of them."""
     if actor is None:
         return
-    _require_writer(actor, "link contacts to accounts")
+    _require_writer(actor, _("link contacts to accounts"))
     if not can_view(actor, contact):
-        raise PermissionDenied(f"{actor} cannot see contact “{contact}”.")
+        raise PermissionDenied(
+            _("%(user)s cannot see contact “%(contact)s”.") % {"user": actor, "contact": contact}
+        )
     if not can_view(actor, account):
-        raise PermissionDenied(f"{actor} cannot see account “{account}”.")
+        raise PermissionDenied(
+            _("%(user)s cannot see account “%(account)s”.") % {"user": actor, "account": account}
+        )
     if not (can_change(actor, contact) or can_change(actor, account)):
         raise PermissionDenied(
-            f"{actor} may change neither contact “{contact}” nor account “{account}”."
+            _("%(user)s may change neither contact “%(contact)s” nor account “%(account)s”.")
+            % {"user": actor, "contact": contact, "account": account}
         )
 
 
@@ -1123,10 +1325,18 @@ def link_contact(
     """
     errors = FieldErrors()
     if not isinstance(contact, Contact) or contact.pk is None:
-        raise field_error("contact", f"contact must be a saved contact (got {contact!r}).")
+        raise field_error(
+            "contact",
+            _("%(field)s must be a saved contact (got %(value)r).")
+            % {"field": field_label("contact"), "value": contact},
+        )
     con = Contact.objects.select_for_update(of=("self",)).filter(pk=contact.pk).first()
     if con is None:
-        raise field_error("contact", f"contact “{contact}” no longer exists.")
+        raise field_error(
+            "contact",
+            _("%(field)s “%(contact)s” no longer exists.")
+            % {"field": field_label("contact"), "contact": contact},
+        )
     target = errors.check("account", _check_link_target, account, None, "account")
     errors.raise_if_any()
     _require_link_rights(actor, con, target)
@@ -1142,7 +1352,16 @@ def link_contact(
     first = since or (existing.since if existing else None)
     last = until or (existing.until if existing else None)
     if first and last and last < first:
-        errors.add("until", f"until {last.isoformat()} is before since {first.isoformat()}.")
+        errors.add(
+            "until",
+            _("%(until)s %(last)s is before %(since)s %(first)s.")
+            % {
+                "until": field_label("until"),
+                "last": last.isoformat(),
+                "since": field_label("since"),
+                "first": first.isoformat(),
+            },
+        )
     errors.raise_if_any()
 
     membership = existing or AccountContact(account=target, contact=con)
@@ -1164,7 +1383,11 @@ def link_contact(
 def unlink_contact(*, contact: Contact, account: Account, actor: User | None) -> None:
     """Remove a contact from an account (to record that they left, set ``until`` instead)."""
     if not isinstance(account, Account) or account.pk is None:
-        raise field_error("account", f"account must be a saved account (got {account!r}).")
+        raise field_error(
+            "account",
+            _("%(field)s must be a saved account (got %(value)r).")
+            % {"field": field_label("account"), "value": account},
+        )
     membership = (
         AccountContact.objects.select_for_update(of=("self",))
         .select_related("account", "contact")
@@ -1172,7 +1395,11 @@ def unlink_contact(*, contact: Contact, account: Account, actor: User | None) ->
         .first()
     )
     if membership is None:
-        raise field_error("account", f"account: “{contact}” is not linked to “{account}”.")
+        raise field_error(
+            "account",
+            _("%(field)s: “%(contact)s” is not linked to “%(account)s”.")
+            % {"field": field_label("account"), "contact": contact, "account": account},
+        )
     _require_link_rights(actor, membership.contact, membership.account)
     membership.delete()
 
@@ -1222,7 +1449,7 @@ def fill_account_gaps(
     """
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, "change accounts")
+        _require_writer(actor, _("change accounts"))
         require_change(actor, acc)
     check_version(acc, expected_version)
     changes = _gaps(acc, values, ACCOUNT_FILLABLE)
@@ -1247,7 +1474,7 @@ def fill_contact_gaps(
     """Copy ``values`` into the empty fields of ``contact`` (see :func:`fill_account_gaps`)."""
     con = _lock(Contact, contact.pk)
     if actor is not None:
-        _require_writer(actor, "change contacts")
+        _require_writer(actor, _("change contacts"))
         require_change(actor, con)
     check_version(con, expected_version)
     changes = _gaps(con, values, CONTACT_FILLABLE)
@@ -1269,9 +1496,17 @@ def _check_merge_pair(
     name = model._meta.verbose_name
     for field, record in (("keep", keep), ("merge", merge)):
         if not isinstance(record, model) or record.pk is None:
-            raise field_error(field, f"{field} must be a saved {name} (got {record!r}).")
+            raise field_error(
+                field,
+                _("%(field)s must be a saved %(name)s (got %(value)r).")
+                % {"field": field_label(field), "name": name, "value": record},
+            )
     if keep.pk == merge.pk:
-        raise field_error("merge", f"merge: a {name} cannot be merged into itself.")
+        raise field_error(
+            "merge",
+            _("%(field)s: a %(name)s cannot be merged into itself.")
+            % {"field": field_label("merge"), "name": name},
+        )
     locked = {
         r.pk: r
         for r in model.objects.select_for_update(of=("self",))
@@ -1280,11 +1515,19 @@ def _check_merge_pair(
         .order_by("pk")
     }
     if keep.pk not in locked:
-        raise field_error("keep", f"keep: {name} “{keep}” no longer exists.")
+        raise field_error(
+            "keep",
+            _("%(field)s: %(name)s “%(value)s” no longer exists.")
+            % {"field": field_label("keep"), "name": name, "value": keep},
+        )
     if merge.pk not in locked:
-        raise field_error("merge", f"merge: {name} “{merge}” no longer exists.")
+        raise field_error(
+            "merge",
+            _("%(field)s: %(name)s “%(value)s” no longer exists.")
+            % {"field": field_label("merge"), "name": name, "value": merge},
+        )
     if actor is not None:
-        _require_writer(actor, f"merge {name}s")
+        _require_writer(actor, _("merge %(names)s") % {"names": model._meta.verbose_name_plural})
         require_change(actor, locked[keep.pk])
         require_change(actor, locked[merge.pk])
     return locked[keep.pk], locked[merge.pk]
@@ -1338,8 +1581,11 @@ def merge_accounts(*, keep: Account, merge: Account, actor: User | None) -> Acco
         if blocked:
             names = ", ".join(f"“{d}”" for d in blocked[:5])
             raise PermissionDenied(
-                f"{actor} may not move the deals {names} of “{merge}”; "
-                "ask their owner or a manager."
+                _(
+                    "%(user)s may not move the deals %(names)s of “%(account)s”; "
+                    "ask their owner or a manager."
+                )
+                % {"user": actor, "names": names, "account": merge}
             )
     for deal in deals:
         update_details(opportunity=deal, account=keep, actor=actor)

@@ -28,8 +28,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.text import get_valid_filename
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy, pgettext_lazy
+from django.utils.translation import gettext as _
 
 from salescope.accounts.models import Account, Contact
 from salescope.accounts.services import (
@@ -43,7 +45,7 @@ from salescope.activities.models import Activity, ActivityType, Agreement, Attac
 from salescope.activities.selectors import Recipient, minutes_recipients
 from salescope.core import clock
 from salescope.core.concurrency import check_version
-from salescope.core.errors import PermissionDenied, field_error
+from salescope.core.errors import PermissionDenied, field_error, field_label
 from salescope.org.models import Role, User
 from salescope.pipeline.models import Opportunity
 from salescope.visibility import can_view, owner_ids, require_change, visible_contacts
@@ -71,24 +73,41 @@ _UNSET: Any = object()
 # --- checks --------------------------------------------------------------------------------
 
 
-def _require_writer(actor: User | None, what: str) -> None:
+def _require_writer(actor: User | None, what: str | Promise) -> None:
     if actor is None:
         return
     if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise PermissionDenied(f"{actor} is deactivated and cannot {what}.")
+        raise PermissionDenied(
+            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
+        )
     if actor.role == Role.READ_ONLY and not actor.is_superuser:
-        raise PermissionDenied(f"{actor} has a read-only role and cannot {what}.")
+        raise PermissionDenied(
+            _("%(user)s has a read-only role and cannot %(action)s.")
+            % {"user": actor, "action": what}
+        )
 
 
 def check_activity_type(value: Any, *, current_id: int | None = None) -> ActivityType:
     field = "activity_type"
     if not isinstance(value, ActivityType) or value.pk is None:
-        raise field_error(field, f"{field} must be a saved activity type (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a saved activity type (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     active = ActivityType.objects.filter(pk=value.pk).values_list("active", flat=True).first()
     if active is None:
-        raise field_error(field, f"{field}: activity type “{value}” no longer exists.")
+        raise field_error(
+            field,
+            _("%(field)s: activity type “%(value)s” no longer exists.")
+            % {"field": field_label(field), "value": value},
+        )
     if not active and value.pk != current_id:
-        raise field_error(field, f"{field}: activity type “{value}” is no longer in use.")
+        raise field_error(
+            field,
+            _("%(field)s: activity type “%(value)s” is no longer in use.")
+            % {"field": field_label(field), "value": value},
+        )
     return value
 
 
@@ -96,11 +115,23 @@ def check_moment(value: Any, field: str) -> dt.datetime | None:
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
-        raise field_error(field, f"{field} must be a date and time (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a date and time (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if timezone.is_naive(value):
-        raise field_error(field, f"{field} must include a time zone (got {value.isoformat()}).")
+        raise field_error(
+            field,
+            _("%(field)s must include a time zone (got %(value)s).")
+            % {"field": field_label(field), "value": value.isoformat()},
+        )
     if not MIN_MOMENT <= value < MAX_MOMENT:
-        raise field_error(field, f"{field} {value.isoformat()} is outside 1990–2100.")
+        raise field_error(
+            field,
+            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
+            % {"field": field_label(field), "value": value.isoformat(), "min": 1990, "max": 2100},
+        )
     return value
 
 
@@ -108,10 +139,16 @@ def check_duration(value: Any, field: str = "duration_minutes") -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise field_error(field, f"{field} must be a whole number of minutes (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a whole number of minutes (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if not 0 <= value <= MAX_DURATION:
         raise field_error(
-            field, f"{field} must be between 0 and {MAX_DURATION} (one week), got {value}."
+            field,
+            _("%(field)s must be between 0 and %(max)s (one week), got %(value)s.")
+            % {"field": field_label(field), "max": MAX_DURATION, "value": value},
         )
     return value
 
@@ -127,13 +164,17 @@ def check_assignee(actor: User | None, owner: Any, *, current_id: int | None = N
         if owner_ids(actor).filter(pk=owner.pk).exists():
             return owner
         raise field_error(
-            "owner", f"owner: you can assign activities to your team, not to {owner}."
+            "owner",
+            _("%(field)s: you can assign activities to your team, not to %(user)s.")
+            % {"field": field_label("owner"), "user": owner},
         )
     team_id = User.objects.filter(pk=owner.pk).values_list("team_id", flat=True).first()
     if actor.team_id is not None and team_id == actor.team_id:
         return owner
     raise field_error(
-        "owner", f"owner: you can assign activities to colleagues of your team, not to {owner}."
+        "owner",
+        _("%(field)s: you can assign activities to colleagues of your team, not to %(user)s.")
+        % {"field": field_label("owner"), "user": owner},
     )
 
 
@@ -142,11 +183,23 @@ def _check_visible_record(field: str, value: Any, model: type[Any], actor: User 
         return None
     name = model._meta.verbose_name
     if not isinstance(value, model) or value.pk is None:
-        raise field_error(field, f"{field} must be a saved {name} (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a saved %(name)s (got %(value)r).")
+            % {"field": field_label(field), "name": name, "value": value},
+        )
     if not model._default_manager.filter(pk=value.pk).exists():
-        raise field_error(field, f"{field}: {name} “{value}” no longer exists.")
+        raise field_error(
+            field,
+            _("%(field)s: %(name)s “%(value)s” no longer exists.")
+            % {"field": field_label(field), "name": name, "value": value},
+        )
     if actor is not None and not can_view(actor, value):
-        raise field_error(field, f"{field}: you cannot see {name} “{value}”.")
+        raise field_error(
+            field,
+            _("%(field)s: you cannot see %(name)s “%(value)s”.")
+            % {"field": field_label(field), "name": name, "value": value},
+        )
     return value
 
 
@@ -156,11 +209,19 @@ def check_contacts(values: Any, actor: User | None, field: str = "contacts") -> 
     if isinstance(values, Contact):
         values = [values]
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
-        raise field_error(field, f"{field} must be a list of contacts (got {values!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a list of contacts (got %(value)r).")
+            % {"field": field_label(field), "value": values},
+        )
     items = list(values)
     bad = [c for c in items if not isinstance(c, Contact) or c.pk is None]
     if bad:
-        raise field_error(field, f"{field}: {', '.join(map(repr, bad))} are not saved contacts.")
+        raise field_error(
+            field,
+            _("%(field)s: %(values)s are not saved contacts.")
+            % {"field": field_label(field), "values": ", ".join(map(repr, bad))},
+        )
     ids = {c.pk for c in items}
     found = Contact.objects.filter(pk__in=ids)
     if actor is not None:
@@ -170,7 +231,8 @@ def check_contacts(values: Any, actor: User | None, field: str = "contacts") -> 
     if unknown:
         raise field_error(
             field,
-            f"{field}: {', '.join(map(str, unknown))} do not exist or are not visible to you.",
+            _("%(field)s: %(values)s do not exist or are not visible to you.")
+            % {"field": field_label(field), "values": ", ".join(map(str, unknown))},
         )
     return list({c.pk: c for c in items}.values())
 
@@ -217,14 +279,29 @@ def _check_consistency(state: Mapping[str, Any], errors: FieldErrors) -> None:
     if opp is not None and account is not None and opp.account_id not in (None, account.pk):
         errors.add(
             "account",
-            f"account: opportunity “{opp}” belongs to another account than “{account}”.",
+            _(
+                "%(field)s: opportunity “%(opportunity)s” belongs to another account "
+                "than “%(account)s”."
+            )
+            % {"field": field_label("account"), "opportunity": opp, "account": account},
         )
     starts, ends = state.get("starts_at"), state.get("ends_at")
     if ends is not None and starts is None:
-        errors.add("ends_at", "ends_at needs starts_at: give the start as well.")
+        errors.add(
+            "ends_at",
+            _("%(ends)s needs %(starts)s: give the start as well.")
+            % {"ends": field_label("ends_at"), "starts": field_label("starts_at")},
+        )
     elif starts is not None and ends is not None and ends < starts:
         errors.add(
-            "ends_at", f"ends_at {ends.isoformat()} is before starts_at {starts.isoformat()}."
+            "ends_at",
+            _("%(ends)s %(end)s is before %(starts)s %(start)s.")
+            % {
+                "ends": field_label("ends_at"),
+                "end": ends.isoformat(),
+                "starts": field_label("starts_at"),
+                "start": starts.isoformat(),
+            },
         )
 
 
@@ -244,7 +321,7 @@ def _lock(activity: Activity) -> Activity:
 
 
 def _load_for_change(
-    activity: Activity, actor: User | None, expected_version: int | None, what: str
+    activity: Activity, actor: User | None, expected_version: int | None, what: str | Promise
 ) -> Activity:
     act = _lock(activity)
     if actor is not None:
@@ -267,7 +344,11 @@ def _check_done_at(value: Any, field: str = "done_at") -> dt.datetime:
     if moment is None:
         return clock.now()
     if moment > clock.now():
-        raise field_error(field, f"{field} {moment.isoformat()} is in the future.")
+        raise field_error(
+            field,
+            _("%(field)s %(value)s is in the future.")
+            % {"field": field_label(field), "value": moment.isoformat()},
+        )
     return moment
 
 
@@ -298,7 +379,7 @@ def create_activity(
     The account defaults to the opportunity's. ``done=True`` (or a ``done_at``) logs it as
     done; its time spent defaults to the planned span when both times are given.
     """
-    _require_writer(actor, "create activities")
+    _require_writer(actor, gettext_lazy("create activities"))
     errors = FieldErrors()
     data = {
         "activity_type": activity_type, "subject": subject, "owner": owner or actor,
@@ -308,7 +389,11 @@ def create_activity(
     }  # fmt: skip
     values = _clean(data, actor=actor, current=None, errors=errors)
     if not isinstance(done, bool):
-        errors.add("done", f"done must be true or false (got {done!r}).")
+        errors.add(
+            "done",
+            _("%(field)s must be true or false (got %(value)r).")
+            % {"field": field_label("done"), "value": done},
+        )
     finished = None
     if done is True or done_at is not None:
         finished = errors.check("done_at", _check_done_at, done_at)
@@ -347,9 +432,13 @@ def update_activity(
     unknown = sorted(set(changes) - ACTIVITY_FIELDS)
     if unknown:
         raise ValidationError(
-            {k: f"{k} is not a field of an activity that can be changed here." for k in unknown}
+            {
+                k: _("%(field)s is not a field of %(what)s that can be changed here.")
+                % {"field": field_label(k), "what": _("an activity")}
+                for k in unknown
+            }
         )
-    act = _load_for_change(activity, actor, expected_version, "change activities")
+    act = _load_for_change(activity, actor, expected_version, gettext_lazy("change activities"))
     errors = FieldErrors()
     values = _clean(changes, actor=actor, current=act, errors=errors)
     opp = values.get("opportunity")
@@ -401,9 +490,13 @@ def reschedule_activity(
 
     Moving the start without giving the end keeps the planned length.
     """
-    act = _load_for_change(activity, actor, expected_version, "reschedule activities")
+    act = _load_for_change(activity, actor, expected_version, gettext_lazy("reschedule activities"))
     if act.done_at is not None:
-        raise field_error("done_at", "done_at: the activity is done; reopen it to reschedule it.")
+        raise field_error(
+            "done_at",
+            _("%(field)s: the activity is done; reopen it to reschedule it.")
+            % {"field": field_label("done_at")},
+        )
     given = {
         k: v
         for k, v in (("due_on", due_on), ("starts_at", starts_at), ("ends_at", ends_at))
@@ -438,10 +531,14 @@ def complete_activity(
 
     Without ``duration_minutes`` the time spent stays as recorded, or is the planned span.
     """
-    act = _load_for_change(activity, actor, expected_version, "complete activities")
+    act = _load_for_change(activity, actor, expected_version, gettext_lazy("complete activities"))
     errors = FieldErrors()
     if act.done_at is not None:
-        errors.add("done_at", f"done_at: the activity was already done at {act.done_at:%Y-%m-%d}.")
+        errors.add(
+            "done_at",
+            _("%(field)s: the activity was already done at %(value)s.")
+            % {"field": field_label("done_at"), "value": f"{act.done_at:%Y-%m-%d}"},
+        )
     finished = errors.check("done_at", _check_done_at, done_at)
     duration = errors.check("duration_minutes", check_duration, duration_minutes)
     text = errors.check("outcome", check_text, "outcome", outcome, MAX_OUTCOME)
@@ -461,31 +558,45 @@ def reopen_activity(
     *, activity: Activity, actor: User | None, expected_version: int | None = None
 ) -> Activity:
     """Mark a done activity as not done again (its time spent and outcome stay)."""
-    act = _load_for_change(activity, actor, expected_version, "reopen activities")
+    act = _load_for_change(activity, actor, expected_version, gettext_lazy("reopen activities"))
     if act.done_at is None:
-        raise field_error("done_at", "done_at: the activity is not done.")
+        raise field_error(
+            "done_at", _("%(field)s: the activity is not done.") % {"field": field_label("done_at")}
+        )
     act.done_at = None
     return _save(act, actor)
 
 
 def _clean_agreement(index: int, item: Any, actor: User | None) -> dict[str, Any]:
-    where = f"agreements: item {index}"
+    where = _("%(field)s: item %(index)s") % {"field": field_label("agreements"), "index": index}
     if not isinstance(item, Mapping):
-        raise ValueError(f"{where} must be a mapping with text, owner or owner_contact, due_on.")
+        raise ValueError(
+            _("%(where)s must be a mapping with text, owner or owner_contact, due_on.")
+            % {"where": where}
+        )
     unknown = sorted(set(item) - {"text", "owner", "owner_contact", "due_on", "done"})
     if unknown:
-        raise ValueError(f"{where}: unknown keys {', '.join(unknown)}.")
+        raise ValueError(
+            _("%(where)s: unknown keys %(keys)s.") % {"where": where, "keys": ", ".join(unknown)}
+        )
     text = item.get("text")
     if not isinstance(text, str) or not text.strip():
-        raise ValueError(f"{where}: text cannot be empty.")
+        raise ValueError(_("%(where)s: text cannot be empty.") % {"where": where})
     if "\x00" in text:
-        raise ValueError(f"{where}: text contains a NUL character, which cannot be stored.")
+        raise ValueError(
+            _("%(where)s: text contains a NUL character, which cannot be stored.")
+            % {"where": where}
+        )
     if len(text.strip()) > MAX_AGREEMENT:
-        raise ValueError(f"{where}: text is longer than {MAX_AGREEMENT} characters.")
+        raise ValueError(
+            _("%(where)s: text is longer than %(max)s characters.")
+            % {"where": where, "max": MAX_AGREEMENT}
+        )
     owner, owner_contact = item.get("owner"), item.get("owner_contact")
     if (owner is None) == (owner_contact is None):
         raise ValueError(
-            f"{where}: give who is responsible: either owner (a user) or owner_contact."
+            _("%(where)s: give who is responsible: either owner (a user) or owner_contact.")
+            % {"where": where}
         )
     try:
         if owner is not None:
@@ -497,7 +608,7 @@ def _clean_agreement(index: int, item: Any, actor: User | None) -> dict[str, Any
         raise ValueError(f"{where}: {'; '.join(exc.messages)}") from None
     done = item.get("done", False)
     if not isinstance(done, bool):
-        raise ValueError(f"{where}: done must be true or false.")
+        raise ValueError(_("%(where)s: done must be true or false.") % {"where": where})
     return {
         "text": text.strip(), "owner": owner, "owner_contact": owner_contact,
         "due_on": due, "done": done,
@@ -521,12 +632,12 @@ def record_minutes(
     ``participant_contacts`` (the activity's contacts) replace the current ones when given;
     ``agreements`` (dicts with text, owner or owner_contact, due_on) replace the agreements.
     """
-    act = _load_for_change(activity, actor, expected_version, "record minutes")
+    act = _load_for_change(activity, actor, expected_version, gettext_lazy("record minutes"))
     if not act.activity_type.is_meeting:
         raise field_error(
             "activity_type",
-            f"activity_type: a {act.activity_type} has no minutes; only meetings, visits and "
-            "demos do.",
+            _("%(field)s: a %(type)s has no minutes; only meetings, visits and demos do.")
+            % {"field": field_label("activity_type"), "type": act.activity_type},
         )
     errors = FieldErrors()
     text = errors.check("discussion", check_text, "discussion", discussion, MAX_LONG_TEXT)
@@ -541,7 +652,10 @@ def record_minutes(
     items: list[dict[str, Any]] | None = None
     if agreements is not None:
         if isinstance(agreements, str | bytes | Mapping) or not isinstance(agreements, Iterable):
-            errors.add("agreements", "agreements must be a list of agreements.")
+            errors.add(
+                "agreements",
+                _("%(field)s must be a list of agreements.") % {"field": field_label("agreements")},
+            )
         else:
             items = []
             for index, item in enumerate(agreements, start=1):
@@ -551,7 +665,11 @@ def record_minutes(
                     errors.add("agreements", str(exc))
     has_agreements = bool(items) or (items is None and act.agreements.exists())
     if text == "" and not has_agreements:
-        errors.add("discussion", "discussion: write what was discussed or what was agreed.")
+        errors.add(
+            "discussion",
+            _("%(field)s: write what was discussed or what was agreed.")
+            % {"field": field_label("discussion")},
+        )
     errors.raise_if_any()
 
     act.discussion = text or ""
@@ -581,12 +699,23 @@ def reschedule_to_day(
     """
     day = check_date(day, "due_on")
     if day is None:
-        raise field_error("due_on", "due_on: give the day to move the activity to.", "required")
+        raise field_error(
+            "due_on",
+            _("%(field)s: give the day to move the activity to.")
+            % {"field": field_label("due_on")},
+            "required",
+        )
     if time is not None and not isinstance(time, dt.time):
-        raise field_error("starts_at", f"starts_at: {time!r} is not a time of day.")
+        raise field_error(
+            "starts_at",
+            _("%(field)s: %(value)r is not a time of day.")
+            % {"field": field_label("starts_at"), "value": time},
+        )
     current = Activity.objects.filter(pk=activity.pk).values("starts_at", "due_on").first()
     if current is None:
-        raise field_error("activity", "activity: it no longer exists.")
+        raise field_error(
+            "activity", _("%(field)s: it no longer exists.") % {"field": field_label("activity")}
+        )
     changes: dict[str, Any] = {}
     if current["starts_at"] is not None or time is not None:
         clock_time = time or timezone.localtime(current["starts_at"]).time()
@@ -639,8 +768,8 @@ def send_minutes(*, activity: Activity, actor: User) -> SentMinutes:
     (or account's) timeline. Nothing is sent or recorded when there are no minutes or no
     recipient.
     """
-    author = _require_author(actor, "send minutes")
-    act = _load_for_change(activity, author, None, "send minutes")
+    author = _require_author(actor, gettext_lazy("send minutes"))
+    act = _load_for_change(activity, author, None, gettext_lazy("send minutes"))
     agreements = list(act.agreements.select_related("owner", "owner_contact"))
     if not act.activity_type.is_meeting or (not act.discussion.strip() and not agreements):
         raise field_error(
@@ -712,7 +841,7 @@ def _one_target(
 ) -> tuple[Account | None, Opportunity | None]:
     """Exactly one of ``account`` and ``opportunity``, existing; the actor must see it."""
     if (account is None) == (opportunity is None):
-        message = "Give exactly one of account and opportunity."
+        message = _("Give exactly one of account and opportunity.")
         raise ValidationError({"account": message, "opportunity": message})
     errors = FieldErrors()
     errors.check("account", _check_visible_record, "account", account, Account, None)
@@ -723,13 +852,16 @@ def _one_target(
     target: Any = account if account is not None else opportunity
     if actor is not None and not can_view(actor, target):
         name = type(target)._meta.verbose_name
-        raise PermissionDenied(f"{actor} cannot see {name} “{target}”.")
+        raise PermissionDenied(
+            _("%(user)s cannot see %(name)s “%(target)s”.")
+            % {"user": actor, "name": name, "target": target}
+        )
     return account, opportunity
 
 
-def _require_author(actor: User | None, what: str) -> User:
+def _require_author(actor: User | None, what: str | Promise) -> User:
     if actor is None:
-        raise PermissionDenied(f"Only a signed-in user can {what}.")
+        raise PermissionDenied(_("Only a signed-in user can %(action)s.") % {"action": what})
     _require_writer(actor, what)
     return actor
 
@@ -743,7 +875,7 @@ def add_comment(
     opportunity: Opportunity | None = None,
 ) -> Comment:
     """Comment on an account or an opportunity (visible to everyone who sees it)."""
-    author = _require_author(actor, "comment")
+    author = _require_author(actor, pgettext_lazy("action", "comment"))
     errors = FieldErrors()
     text = errors.check("body", check_text, "body", body, MAX_COMMENT, required=True)
     targets = errors.check("account", _one_target, actor, account, opportunity)
@@ -799,21 +931,37 @@ def add_attachment(
 
     Files larger than ``settings.SALESCOPE_MAX_ATTACHMENT_BYTES`` and empty files are refused.
     """
-    uploader = _require_author(actor, "attach files")
+    uploader = _require_author(actor, gettext_lazy("attach files"))
     if file is None or not hasattr(file, "read"):
-        raise field_error("file", "file: choose a file to upload.", "required")
+        raise field_error(
+            "file",
+            _("%(field)s: choose a file to upload.") % {"field": field_label("file")},
+            "required",
+        )
     display = safe_filename(getattr(file, "name", ""))
     size = getattr(file, "size", None)
     limit = int(settings.SALESCOPE_MAX_ATTACHMENT_BYTES)
     if size is None:
-        raise field_error("file", f"file: the size of {display} is unknown.")
+        raise field_error(
+            "file",
+            _("%(field)s: the size of %(name)s is unknown.")
+            % {"field": field_label("file"), "name": display},
+        )
     if size == 0:
-        raise field_error("file", f"file: {display} is empty.")
+        raise field_error(
+            "file",
+            _("%(field)s: %(name)s is empty.") % {"field": field_label("file"), "name": display},
+        )
     if size > limit:
         raise field_error(
             "file",
-            f"file: {display} is {size / 1_048_576:.1f} MB; "
-            f"the limit is {limit / 1_048_576:.1f} MB.",
+            _("%(field)s: %(name)s is %(size)s MB; the limit is %(limit)s MB.")
+            % {
+                "field": field_label("file"),
+                "name": display,
+                "size": f"{size / 1_048_576:.1f}",
+                "limit": f"{limit / 1_048_576:.1f}",
+            },
             "too_large",
         )
     account, opportunity = _one_target(actor, account, opportunity)

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from salescope.core.money import parse_amount
 from salescope.customfields.models import CustomFieldDefinition, FieldType, Target, key_validator
@@ -45,34 +47,49 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
     kind = definition.field_type
     if kind == FieldType.TEXT:
         if not isinstance(value, str):
-            raise ValueError(f"{label}: expected text.")
+            raise ValueError(_("%(label)s: expected text.") % {"label": label})
         if len(value) > MAX_TEXT:
-            raise ValueError(f"{label}: at most {MAX_TEXT} characters.")
+            raise ValueError(
+                _("%(label)s: at most %(max)s characters.") % {"label": label, "max": MAX_TEXT}
+            )
         if "\x00" in value:
-            raise ValueError(f"{label}: contains a NUL character, which cannot be stored.")
+            raise ValueError(
+                _("%(label)s: contains a NUL character, which cannot be stored.") % {"label": label}
+            )
         return value.strip() or None
     if kind == FieldType.NUMBER:
         if isinstance(value, bool | float):
-            raise ValueError(f"{label}: enter an exact number, e.g. 12.5.")
+            raise ValueError(_("%(label)s: enter an exact number, e.g. 12.5.") % {"label": label})
         try:
             number = Decimal(str(value).strip())
         except (InvalidOperation, ValueError):
-            raise ValueError(f"{label}: {value!r} is not a number.") from None
+            raise ValueError(
+                _("%(label)s: %(value)r is not a number.") % {"label": label, "value": value}
+            ) from None
         if not number.is_finite():
-            raise ValueError(f"{label}: {value!r} is not a finite number.")
+            raise ValueError(
+                _("%(label)s: %(value)r is not a finite number.") % {"label": label, "value": value}
+            )
         if abs(number) >= MAX_NUMBER or (number and number.adjusted() < MIN_EXPONENT):
-            raise ValueError(f"{label}: {value!r} is out of range.")
+            raise ValueError(
+                _("%(label)s: %(value)r is out of range.") % {"label": label, "value": value}
+            )
         if len(number.as_tuple().digits) > MAX_DIGITS:
-            raise ValueError(f"{label}: at most {MAX_DIGITS} significant digits.")
+            raise ValueError(
+                _("%(label)s: at most %(max)s significant digits.")
+                % {"label": label, "max": MAX_DIGITS}
+            )
         return str(number)
     if kind == FieldType.MONEY:
         if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
-            raise ValueError(f"{label}: expected an amount and a currency.")
+            raise ValueError(_("%(label)s: expected an amount and a currency.") % {"label": label})
         from salescope.org.models import Currency
 
         currency = str(value["currency"])
         if not Currency.objects.filter(code=currency, active=True).exists():
-            raise ValueError(f"{label}: unknown currency {currency!r}.")
+            raise ValueError(
+                _("%(label)s: unknown currency %(value)r.") % {"label": label, "value": currency}
+            )
         try:
             amount = parse_amount(value["amount"], field=label, allow_negative=True)
         except ValidationError as exc:
@@ -80,27 +97,42 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
         return {"amount": str(amount), "currency": currency}
     if kind == FieldType.DATE:
         if isinstance(value, dt.datetime):
-            raise ValueError(f"{label}: expected a date, not a date and time.")
+            raise ValueError(
+                _("%(label)s: expected a date, not a date and time.") % {"label": label}
+            )
         if isinstance(value, dt.date):
             return value.isoformat()
         try:
             return dt.date.fromisoformat(str(value)).isoformat()
         except ValueError:
-            raise ValueError(f"{label}: {value!r} is not a date (use YYYY-MM-DD).") from None
+            raise ValueError(
+                _("%(label)s: %(value)r is not a date (use YYYY-MM-DD).")
+                % {"label": label, "value": value}
+            ) from None
     if kind == FieldType.CHOICE:
         if value not in definition.choices:
             raise ValueError(
-                f"{label}: {value!r} is not one of {', '.join(map(str, definition.choices))}."
+                _("%(label)s: %(value)r is not one of %(allowed)s.")
+                % {
+                    "label": label,
+                    "value": value,
+                    "allowed": ", ".join(map(str, definition.choices)),
+                }
             )
         return value
     if kind == FieldType.MULTI_CHOICE:
         if isinstance(value, str) or not isinstance(value, Iterable):
-            raise ValueError(f"{label}: expected a list of choices.")
+            raise ValueError(_("%(label)s: expected a list of choices.") % {"label": label})
         items = list(value)
         bad = [v for v in items if v not in definition.choices]
         if bad:
             raise ValueError(
-                f"{label}: {', '.join(map(repr, bad))} not among {', '.join(definition.choices)}."
+                _("%(label)s: %(values)s not among %(allowed)s.")
+                % {
+                    "label": label,
+                    "values": ", ".join(map(repr, bad)),
+                    "allowed": ", ".join(definition.choices),
+                }
             )
         return sorted(set(items), key=str)
     if kind == FieldType.BOOLEAN:
@@ -108,8 +140,21 @@ def clean_value(definition: CustomFieldDefinition, value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise ValueError(f"{label}: expected yes or no.")
-    raise ValueError(f"{label}: unsupported field type {kind!r}.")
+        raise ValueError(_("%(label)s: expected yes or no.") % {"label": label})
+    raise ValueError(
+        _("%(label)s: unsupported field type %(value)r.") % {"label": label, "value": kind}
+    )
+
+
+_TARGET_WORDS = {
+    "account": pgettext_lazy("custom field target in messages", "account"),
+    "contact": pgettext_lazy("custom field target in messages", "contact"),
+    "opportunity": pgettext_lazy("custom field target in messages", "opportunity"),
+}
+
+
+def _target_word(target: Any) -> str:
+    return str(_TARGET_WORDS.get(str(target), target))
 
 
 def clean_custom_values(
@@ -127,7 +172,7 @@ def clean_custom_values(
     """
     if values is not None and not isinstance(values, Mapping):
         raise ValidationError(
-            {"custom": "Custom fields must be given as a mapping of key to value."}
+            {"custom": _("Custom fields must be given as a mapping of key to value.")}
         )
     defs = definitions(target) if defs is None else defs
     by_key = {d.key: d for d in defs}
@@ -136,7 +181,10 @@ def clean_custom_values(
     for key, value in (values or {}).items():
         definition = by_key.get(key)
         if definition is None:
-            errors[f"custom.{key}"] = [f"Unknown custom field {key!r} for {target}."]
+            errors[f"custom.{key}"] = [
+                _("Unknown custom field %(key)r for %(target)s.")
+                % {"key": key, "target": _target_word(target)}
+            ]
             continue
         try:
             cleaned = None if _empty(value) else clean_value(definition, value)
@@ -151,7 +199,7 @@ def clean_custom_values(
         for definition in defs:
             if definition.required_on_create and _empty(result.get(definition.key)):
                 errors.setdefault(f"custom.{definition.key}", []).append(
-                    f"{definition.label} is mandatory."
+                    _("%(label)s is mandatory.") % {"label": definition.label}
                 )
     if errors:
         raise ValidationError(errors)
@@ -194,26 +242,35 @@ def define_field(
 ) -> CustomFieldDefinition:
     errors: dict[str, str] = {}
     if target not in Target.values:
-        errors["target"] = f"Unknown target {target!r}; choose one of {', '.join(Target.values)}."
+        errors["target"] = _("Unknown target %(value)r; choose one of %(allowed)s.") % {
+            "value": target,
+            "allowed": ", ".join(Target.values),
+        }
     if field_type not in FieldType.values:
-        errors["field_type"] = (
-            f"Unknown type {field_type!r}; choose one of {', '.join(FieldType.values)}."
-        )
+        errors["field_type"] = _("Unknown type %(value)r; choose one of %(allowed)s.") % {
+            "value": field_type,
+            "allowed": ", ".join(FieldType.values),
+        }
     try:
         key_validator(key)
     except ValidationError:
-        errors["key"] = (
-            f"Key {key!r}: use lowercase letters, digits and underscores, starting with a letter."
-        )
+        errors["key"] = _(
+            "Key %(key)r: use lowercase letters, digits and underscores, starting with a letter."
+        ) % {"key": key}
     if not label.strip():
-        errors["label"] = "Label cannot be empty."
+        errors["label"] = _("Label cannot be empty.")
     choices = list(choices or [])
     if field_type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and not choices:
-        errors["choices"] = "Choice fields need at least one choice."
+        errors["choices"] = _("Choice fields need at least one choice.")
     if required_from_stage is not None and target != Target.OPPORTUNITY:
-        errors["required_from_stage"] = "Only opportunity fields can be mandatory from a stage on."
+        errors["required_from_stage"] = _(
+            "Only opportunity fields can be mandatory from a stage on."
+        )
     if CustomFieldDefinition.objects.filter(target=target, key=key).exists():
-        errors["key"] = f"A {target} field with key {key!r} already exists."
+        errors["key"] = _("A %(target)s field with key %(key)r already exists.") % {
+            "target": _target_word(target),
+            "key": key,
+        }
     if errors:
         raise ValidationError(errors)
     return CustomFieldDefinition.objects.create(
@@ -243,7 +300,7 @@ def can_define_fields(actor: Any) -> bool:
 
 def _check_actor(actor: Any) -> None:
     if actor is not None and not can_define_fields(actor):
-        raise PermissionDenied("Only administrators can change custom fields.")
+        raise PermissionDenied(_("Only administrators can change custom fields."))
 
 
 @transaction.atomic
@@ -272,15 +329,15 @@ def update_field(
     if label is not _UNSET:
         label = (label or "").strip()
         if not label:
-            errors["label"] = "Label cannot be empty."
+            errors["label"] = _("Label cannot be empty.")
         elif len(label) > 100:
-            errors["label"] = "Label: at most 100 characters."
+            errors["label"] = _("Label: at most 100 characters.")
         changed["label"] = label
     if choices is not _UNSET:
         cleaned_choices: list[str] = []
         for choice in choices or []:
             if not isinstance(choice, str) or not choice.strip():
-                errors["choices"] = "Choices must be non-empty texts."
+                errors["choices"] = _("Choices must be non-empty texts.")
                 break
             if choice.strip() not in cleaned_choices:
                 cleaned_choices.append(choice.strip())
@@ -288,26 +345,26 @@ def update_field(
     if definition.field_type in (FieldType.CHOICE, FieldType.MULTI_CHOICE) and not changed.get(
         "choices", definition.choices
     ):
-        errors.setdefault("choices", "Choice fields need at least one choice.")
+        errors.setdefault("choices", _("Choice fields need at least one choice."))
     if required_on_create is not _UNSET:
         changed["required_on_create"] = bool(required_on_create)
     if required_from_stage is not _UNSET:
         stage = required_from_stage
         if stage is not None and definition.target != Target.OPPORTUNITY:
-            errors["required_from_stage"] = (
+            errors["required_from_stage"] = _(
                 "Only opportunity fields can be mandatory from a stage on."
             )
         elif stage is not None and getattr(stage, "kind", None) == "lost":
-            errors["required_from_stage"] = "A field cannot be mandatory from the lost stage on."
+            errors["required_from_stage"] = _("A field cannot be mandatory from the lost stage on.")
         changed["required_from_stage"] = stage
     if help_text is not _UNSET:
         help_text = (help_text or "").strip()
         if len(help_text) > 200:
-            errors["help_text"] = "Help text: at most 200 characters."
+            errors["help_text"] = _("Help text: at most 200 characters.")
         changed["help_text"] = help_text
     if order is not _UNSET:
         if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= 32767:
-            errors["order"] = "Order must be a whole number between 0 and 32767."
+            errors["order"] = _("Order must be a whole number between 0 and 32767.")
         changed["order"] = order
     if active is not _UNSET:
         changed["active"] = bool(active)

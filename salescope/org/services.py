@@ -8,8 +8,9 @@ from decimal import Decimal
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
-from salescope.core.errors import field_error
+from salescope.core.errors import field_error, field_label
 from salescope.org.models import CompanySettings, Currency, ExchangeRate, Role, Team, User
 
 DEFAULT_CURRENCIES = [
@@ -49,17 +50,19 @@ def update_company_settings(
     settings = ensure_company_settings()
     if name is not None:
         if not name.strip():
-            raise field_error("name", "Company name cannot be empty.")
+            raise field_error("name", _("Company name cannot be empty."))
         settings.name = name.strip()
     if currency is not None:
         if not Currency.objects.filter(code=currency).exists():
-            raise field_error("currency", f"Unknown currency {currency!r}.")
+            raise field_error("currency", _("Unknown currency %(value)r.") % {"value": currency})
         settings.currency_id = currency
     if locale is not None:
         settings.locale = locale
     if fiscal_year_start_month is not None:
         if not 1 <= fiscal_year_start_month <= 12:
-            raise field_error("fiscal_year_start_month", "Fiscal year start month must be 1 to 12.")
+            raise field_error(
+                "fiscal_year_start_month", _("Fiscal year start month must be 1 to 12.")
+            )
         settings.fiscal_year_start_month = fiscal_year_start_month
     settings.full_clean()
     settings.save()
@@ -69,10 +72,14 @@ def update_company_settings(
 @transaction.atomic
 def set_exchange_rate(*, currency: str, valid_from: dt.date, rate: Decimal) -> ExchangeRate:
     if not Currency.objects.filter(code=currency).exists():
-        raise field_error("currency", f"Unknown currency {currency!r}.")
+        raise field_error("currency", _("Unknown currency %(value)r.") % {"value": currency})
     if not isinstance(rate, Decimal) or not rate.is_finite() or rate <= 0:
-        raise field_error("rate", f"rate must be a positive exact number (got {rate!r}).")
-    obj, _ = ExchangeRate.objects.update_or_create(
+        raise field_error(
+            "rate",
+            _("%(field)s must be a positive exact number (got %(value)r).")
+            % {"field": field_label("rate"), "value": rate},
+        )
+    obj, _created = ExchangeRate.objects.update_or_create(
         currency_id=currency, valid_from=valid_from, defaults={"rate": rate}
     )
     return obj
@@ -81,9 +88,9 @@ def set_exchange_rate(*, currency: str, valid_from: dt.date, rate: Decimal) -> E
 @transaction.atomic
 def create_team(*, name: str, manager: User | None = None) -> Team:
     if not name or not name.strip():
-        raise field_error("name", "Team name cannot be empty.")
+        raise field_error("name", _("Team name cannot be empty."))
     if Team.objects.filter(name=name.strip()).exists():
-        raise field_error("name", f"A team named {name!r} already exists.")
+        raise field_error("name", _("A team named %(name)r already exists.") % {"name": name})
     team = Team.objects.create(name=name.strip(), manager=manager)
     if manager is not None and manager.team_id is None:
         manager.team = team
@@ -107,11 +114,15 @@ def create_user(
 ) -> User:
     """Create a user with a role. Admins get access to the back office."""
     if not username or not username.strip():
-        raise field_error("username", "Username cannot be empty.")
+        raise field_error("username", _("Username cannot be empty."))
     if role not in Role.values:
-        raise field_error("role", f"Unknown role {role!r}; choose one of {', '.join(Role.values)}.")
+        raise field_error(
+            "role",
+            _("Unknown role %(value)r; choose one of %(allowed)s.")
+            % {"value": role, "allowed": ", ".join(Role.values)},
+        )
     if User.objects.filter(username=username).exists():
-        raise field_error("username", f"The username {username!r} is taken.")
+        raise field_error("username", _("The username %(value)r is taken.") % {"value": username})
     user = User(
         username=username.strip(),
         email=email,
@@ -138,7 +149,7 @@ def create_user(
 @transaction.atomic
 def set_role(*, user: User, role: str) -> User:
     if role not in Role.values:
-        raise field_error("role", f"Unknown role {role!r}.")
+        raise field_error("role", _("Unknown role %(value)r.") % {"value": role})
     user.role = role
     user.is_staff = user.is_superuser = role == Role.ADMIN
     user.save(update_fields=["role", "is_staff", "is_superuser"])

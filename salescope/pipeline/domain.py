@@ -14,8 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from salescope.core.errors import field_error
+from salescope.core.errors import field_error, field_label
 from salescope.core.money import parse_amount
 from salescope.customfields.services import clean_custom_values, missing_for_stage
 from salescope.pipeline.models import (
@@ -157,36 +159,65 @@ def build_events(
 def check_probability(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise field_error(
-            "probability", f"probability must be a whole number from 0 to 100 (got {value!r})."
+            "probability",
+            _("%(field)s must be a whole number from 0 to 100 (got %(value)r).")
+            % {"field": field_label("probability"), "value": value},
         )
     if not 0 <= value <= 100:
-        raise field_error("probability", f"probability must be between 0 and 100 (got {value}).")
+        raise field_error(
+            "probability",
+            _("%(field)s must be between 0 and 100 (got %(value)s).")
+            % {"field": field_label("probability"), "value": value},
+        )
     return value
 
 
 def check_date(field: str, value: Any) -> dt.date:
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise field_error(field, f"{field} must be a date (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be a date (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if not MIN_DATE <= value <= MAX_DATE:
         raise field_error(
-            field, f"{field} {value.isoformat()} is outside {MIN_DATE.year}–{MAX_DATE.year}."
+            field,
+            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
+            % {
+                "field": field_label(field),
+                "value": value.isoformat(),
+                "min": MIN_DATE.year,
+                "max": MAX_DATE.year,
+            },
         )
     return value
 
 
 def check_name(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise field_error("name", "name cannot be empty.")
+        raise field_error("name", _("%(field)s cannot be empty.") % {"field": field_label("name")})
     return check_text("name", value, MAX_NAME)
 
 
 def check_text(field: str, value: Any, max_length: int | None = None) -> str:
     if not isinstance(value, str):
-        raise field_error(field, f"{field} must be text (got {value!r}).")
+        raise field_error(
+            field,
+            _("%(field)s must be text (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
     if "\x00" in value:
-        raise field_error(field, f"{field} contains a NUL character, which cannot be stored.")
+        raise field_error(
+            field,
+            _("%(field)s contains a NUL character, which cannot be stored.")
+            % {"field": field_label(field)},
+        )
     if max_length is not None and len(value.strip()) > max_length:
-        raise field_error(field, f"{field} is longer than {max_length} characters.")
+        raise field_error(
+            field,
+            _("%(field)s is longer than %(max)s characters.")
+            % {"field": field_label(field), "max": max_length},
+        )
     return value.strip()
 
 
@@ -194,7 +225,9 @@ def check_forecast_category(value: Any) -> str:
     if value not in ForecastCategory.values or value == ForecastCategory.CLOSED:
         allowed = ", ".join(v for v in ForecastCategory.values if v != ForecastCategory.CLOSED)
         raise field_error(
-            "forecast_category", f"forecast_category {value!r} is not one of {allowed}."
+            "forecast_category",
+            _("%(field)s %(value)r is not one of %(allowed)s.")
+            % {"field": field_label("forecast_category"), "value": value, "allowed": allowed},
         )
     return str(value)
 
@@ -203,17 +236,48 @@ def check_owner(owner: Any) -> None:
     from salescope.org.models import Role
 
     if owner is None or not getattr(owner, "pk", None):
-        raise field_error("owner", "owner is required.")
+        raise field_error("owner", _("%(field)s is required.") % {"field": field_label("owner")})
     if not owner.is_active:
-        raise field_error("owner", f"owner {owner} is deactivated.")
+        raise field_error(
+            "owner",
+            _("%(field)s %(user)s is deactivated.")
+            % {"field": field_label("owner"), "user": owner},
+        )
     if owner.role == Role.READ_ONLY:
-        raise field_error("owner", f"owner {owner} has a read-only role and cannot own deals.")
+        raise field_error(
+            "owner",
+            _("%(field)s %(user)s has a read-only role and cannot own deals.")
+            % {"field": field_label("owner"), "user": owner},
+        )
+
+
+# The actions named in "Cannot …: the opportunity is won"; English text is the key.
+_ACTIONS = {
+    "move the stage": gettext_lazy("move the stage"),
+    "change the probability": gettext_lazy("change the probability"),
+    "change the expected close date": gettext_lazy("change the expected close date"),
+    "change the forecast category": gettext_lazy("change the forecast category"),
+    "mark it won": gettext_lazy("mark it won"),
+    "mark it lost": gettext_lazy("mark it lost"),
+}
+_OUTCOMES = {
+    "open": pgettext_lazy("opportunity outcome in messages", "open"),
+    "won": pgettext_lazy("opportunity outcome in messages", "won"),
+    "lost": pgettext_lazy("opportunity outcome in messages", "lost"),
+}
+
+
+def outcome_word(value: Any) -> str:
+    return str(_OUTCOMES.get(str(value), value))
 
 
 def require_open(opp: Opportunity, action: str) -> None:
     if opp.outcome != Outcome.OPEN:
         raise ValidationError(
-            {"outcome": f"Cannot {action}: the opportunity is {opp.outcome}. Reopen it first."}
+            {
+                "outcome": _("Cannot %(action)s: the opportunity is %(outcome)s. Reopen it first.")
+                % {"action": _ACTIONS.get(action, action), "outcome": outcome_word(opp.outcome)}
+            }
         )
 
 
@@ -224,7 +288,8 @@ def _gate(opp: Opportunity, stage: Stage, defs: Sequence[Any] | None) -> None:
     if missing:
         raise ValidationError(
             {
-                f"custom.{d.key}": f"{d.label} is mandatory before entering “{stage.name}”."
+                f"custom.{d.key}": _("%(label)s is mandatory before entering “%(stage)s”.")
+                % {"label": d.label, "stage": stage.name}
                 for d in missing
             }
         )
@@ -279,11 +344,14 @@ def init_opportunity(
 
     opp.name = collect(check_name, name)
     if stage is None:
-        errors["stage"] = ["stage is required."]
+        errors["stage"] = [_("%(field)s is required.") % {"field": field_label("stage")}]
     elif stage.kind != StageKind.OPEN:
         errors["stage"] = [
-            f"A new opportunity starts in an open stage, not “{stage.name}”; "
-            "create it, then mark it won or lost."
+            _(
+                "A new opportunity starts in an open stage, not “%(stage)s”; "
+                "create it, then mark it won or lost."
+            )
+            % {"stage": stage.name}
         ]
     collect(check_owner, owner)
     opp.amount = collect(lambda: parse_amount(amount, field="amount"))
@@ -330,15 +398,20 @@ def move_to_stage(
     require_open(opp, "move the stage")
     if stage.pipeline_id != opp.pipeline_id:
         raise field_error(
-            "stage", f"“{stage.name}” belongs to another pipeline than this opportunity."
+            "stage",
+            _("“%(stage)s” belongs to another pipeline than this opportunity.")
+            % {"stage": stage.name},
         )
     if stage.kind != StageKind.OPEN:
         raise field_error(
             "stage",
-            f"Use mark won / mark lost to close an opportunity, not a move to “{stage.name}”.",
+            _("Use mark won / mark lost to close an opportunity, not a move to “%(stage)s”.")
+            % {"stage": stage.name},
         )
     if stage.pk == opp.stage_id:
-        raise field_error("stage", f"The opportunity is already in “{stage.name}”.")
+        raise field_error(
+            "stage", _("The opportunity is already in “%(stage)s”.") % {"stage": stage.name}
+        )
     if probability is not None:
         probability = check_probability(probability)
     _merge_custom(opp, custom, defs)
@@ -366,7 +439,7 @@ def change_expected_close(opp: Opportunity, *, expected_close: Any) -> None:
 def reassign(opp: Opportunity, *, owner: Any) -> None:
     check_owner(owner)
     if owner.pk == opp.owner_id:
-        raise field_error("owner", f"{owner} already owns this opportunity.")
+        raise field_error("owner", _("%(user)s already owns this opportunity.") % {"user": owner})
     opp.owner = owner
 
 
@@ -386,7 +459,7 @@ def mark_won(
 ) -> None:
     require_open(opp, "mark it won")
     if won_stage.pipeline_id != opp.pipeline_id or won_stage.kind != StageKind.WON:
-        raise field_error("stage", "The won stage must belong to the opportunity's pipeline.")
+        raise field_error("stage", _("The won stage must belong to the opportunity's pipeline."))
     check_date("closed_on", closed_on)
     if amount is not None:
         opp.amount = parse_amount(amount, field="amount")
@@ -404,11 +477,15 @@ def mark_lost(
 ) -> None:
     require_open(opp, "mark it lost")
     if reason is None or not getattr(reason, "pk", None):
-        raise field_error("lost_reason", "A lost reason is mandatory when an opportunity is lost.")
+        raise field_error(
+            "lost_reason", _("A lost reason is mandatory when an opportunity is lost.")
+        )
     if not reason.active:
-        raise field_error("lost_reason", f"Lost reason “{reason}” is no longer in use.")
+        raise field_error(
+            "lost_reason", _("Lost reason “%(reason)s” is no longer in use.") % {"reason": reason}
+        )
     if lost_stage.pipeline_id != opp.pipeline_id or lost_stage.kind != StageKind.LOST:
-        raise field_error("stage", "The lost stage must belong to the opportunity's pipeline.")
+        raise field_error("stage", _("The lost stage must belong to the opportunity's pipeline."))
     check_date("closed_on", closed_on)
     opp.lost_note = check_text("lost_note", note or "")
     opp.stage = lost_stage
@@ -421,9 +498,9 @@ def mark_lost(
 
 def reopen(opp: Opportunity, *, stage: Stage, probability: Any = None) -> None:
     if opp.outcome == Outcome.OPEN:
-        raise ValidationError({"outcome": "The opportunity is already open."})
+        raise ValidationError({"outcome": _("The opportunity is already open.")})
     if stage.pipeline_id != opp.pipeline_id or stage.kind != StageKind.OPEN:
-        raise field_error("stage", "Reopen into an open stage of the opportunity's pipeline.")
+        raise field_error("stage", _("Reopen into an open stage of the opportunity's pipeline."))
     opp.stage = stage
     opp.probability = (
         stage.default_probability if probability is None else check_probability(probability)
@@ -437,11 +514,15 @@ def reopen(opp: Opportunity, *, stage: Stage, probability: Any = None) -> None:
 
 def change_lost_reason(opp: Opportunity, *, reason: Any, note: str | None = None) -> None:
     if opp.outcome != Outcome.LOST:
-        raise field_error("lost_reason", "Only a lost opportunity has a lost reason.")
+        raise field_error("lost_reason", _("Only a lost opportunity has a lost reason."))
     if reason is None or not getattr(reason, "pk", None):
-        raise field_error("lost_reason", "A lost reason is mandatory when an opportunity is lost.")
+        raise field_error(
+            "lost_reason", _("A lost reason is mandatory when an opportunity is lost.")
+        )
     if not reason.active and reason.pk != opp.lost_reason_id:
-        raise field_error("lost_reason", f"Lost reason “{reason}” is no longer in use.")
+        raise field_error(
+            "lost_reason", _("Lost reason “%(reason)s” is no longer in use.") % {"reason": reason}
+        )
     opp.lost_reason = reason
     if note is not None:
         opp.lost_note = check_text("lost_note", note)

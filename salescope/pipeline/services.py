@@ -18,10 +18,11 @@ from typing import Any
 import django.dispatch
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from salescope.core import clock
 from salescope.core.concurrency import check_version
-from salescope.core.errors import field_error
+from salescope.core.errors import field_error, field_label
 from salescope.customfields.models import Target
 from salescope.customfields.services import definitions
 from salescope.org.models import Currency, User
@@ -45,7 +46,11 @@ opportunity_changed = django.dispatch.Signal()
 
 def _check_currency(code: Any) -> str:
     if not isinstance(code, str) or not Currency.objects.filter(code=code, active=True).exists():
-        raise field_error("currency", f"currency {code!r} is not an active currency.")
+        raise field_error(
+            "currency",
+            _("%(field)s %(value)r is not an active currency.")
+            % {"field": field_label("currency"), "value": code},
+        )
     return code
 
 
@@ -121,7 +126,9 @@ def stage_of_kind(pipeline_id: int, kind: str) -> Stage:
         return Stage.objects.get(pipeline_id=pipeline_id, kind=kind)
     except Stage.DoesNotExist:
         raise field_error(
-            "stage", f"The pipeline has no {kind} stage; an admin must add one."
+            "stage",
+            _("The pipeline has no %(kind)s stage; an admin must add one.")
+            % {"kind": domain.outcome_word(kind)},
         ) from None
 
 
@@ -150,7 +157,7 @@ def create_opportunity(
 
     owner = owner or actor
     if actor is not None and actor.role == "readonly":
-        raise field_error("owner", "Read-only users cannot create opportunities.")
+        raise field_error("owner", _("Read-only users cannot create opportunities."))
     if (
         actor is not None
         and owner is not None
@@ -158,12 +165,14 @@ def create_opportunity(
         and actor.role in ("rep", "marketing")
     ):
         # Reps create for themselves; hand-over goes through ``reassign``.
-        raise field_error("owner", "You can only create opportunities that you own.")
+        raise field_error("owner", _("You can only create opportunities that you own."))
     currency = _check_currency(currency or company_currency())
     if stage is None or not isinstance(stage, Stage):
-        raise field_error("stage", "stage is required.")
+        raise field_error("stage", _("%(field)s is required.") % {"field": field_label("stage")})
     if not stage.pipeline.active:
-        raise field_error("stage", f"Pipeline “{stage.pipeline}” is archived.")
+        raise field_error(
+            "stage", _("Pipeline “%(pipeline)s” is archived.") % {"pipeline": stage.pipeline}
+        )
     now = clock.now()
     opp = Opportunity(created_at=now, updated_at=now, created_by=actor, updated_by=actor)
     domain.init_opportunity(
@@ -321,7 +330,11 @@ def _closing_date(closed_on: dt.date | None) -> dt.date:
         return today
     domain.check_date("closed_on", closed_on)
     if closed_on > today:
-        raise field_error("closed_on", f"closed_on {closed_on.isoformat()} is in the future.")
+        raise field_error(
+            "closed_on",
+            _("%(field)s %(value)s is in the future.")
+            % {"field": field_label("closed_on"), "value": closed_on.isoformat()},
+        )
     return closed_on
 
 
@@ -408,7 +421,7 @@ def reopen(
         )
     )
     if target is None:
-        raise field_error("stage", "The pipeline has no open stage to reopen into.")
+        raise field_error("stage", _("The pipeline has no open stage to reopen into."))
     return _apply(
         opportunity,
         verb="reopen",
@@ -561,14 +574,25 @@ def update_opportunity(
     check_version(opp, expected_version)
     unknown = set(changes) - UPDATABLE_FIELDS
     if unknown:
-        raise ValidationError({k: f"{k} cannot be changed here." for k in sorted(unknown)})
+        raise ValidationError(
+            {
+                k: _("%(field)s cannot be changed here.") % {"field": field_label(k)}
+                for k in sorted(unknown)
+            }
+        )
     loaded = domain.snapshot(opp)
     wanted = {f: v for f, v in changes.items() if domain.differs_from(loaded, f, v)}
     applied: set[str] = set()
     target = wanted.get("outcome", opp.outcome)
     if target not in Outcome.values:
         raise field_error(
-            "outcome", f"outcome {target!r} is not one of {', '.join(Outcome.values)}."
+            "outcome",
+            _("%(field)s %(value)r is not one of %(allowed)s.")
+            % {
+                "field": field_label("outcome"),
+                "value": target,
+                "allowed": ", ".join(Outcome.values),
+            },
         )
 
     def run(fields: set[str], verb: Callable[..., Opportunity], **kwargs: Any) -> None:
@@ -593,7 +617,8 @@ def update_opportunity(
     closing = target != Outcome.OPEN
     if closing and {"stage", "probability", "forecast_category"} & set(wanted) - applied:
         raise ValidationError(
-            {f: f"{f} is set by marking the opportunity {target}; leave it unchanged."
+            {f: _("%(field)s is set by marking the opportunity %(outcome)s; leave it unchanged.")
+                % {"field": field_label(f), "outcome": domain.outcome_word(target)}
              for f in sorted({"stage", "probability", "forecast_category"} & set(wanted))}
         )  # fmt: skip
     if opp.outcome == Outcome.OPEN:
@@ -619,10 +644,15 @@ def update_opportunity(
     ignored = set(wanted) - applied
     if ignored:
         if opp.outcome == Outcome.OPEN:
-            why = "is only used when the opportunity is marked won or lost"
+            why = _("%(field)s is only used when the opportunity is marked won or lost.")
         else:
-            why = f"cannot be changed while the opportunity is {opp.outcome}; reopen it first"
-        raise ValidationError({f: f"{f} {why}." for f in sorted(ignored)})
+            why = _(
+                "%(field)s cannot be changed while the opportunity is %(outcome)s; reopen it first."
+            )
+        outcome = domain.outcome_word(opp.outcome)
+        raise ValidationError(
+            {f: why % {"field": field_label(f), "outcome": outcome} for f in sorted(ignored)}
+        )
     return opp
 
 
@@ -635,11 +665,11 @@ def create_pipeline(
     ``stages`` items: ``name``, ``probability``, optional ``rotting_days``, ``function``.
     """
     if not name or not name.strip():
-        raise field_error("name", "Pipeline name cannot be empty.")
+        raise field_error("name", _("Pipeline name cannot be empty."))
     if Pipeline.objects.filter(name=name.strip()).exists():
-        raise field_error("name", f"A pipeline named {name!r} already exists.")
+        raise field_error("name", _("A pipeline named %(name)r already exists.") % {"name": name})
     if not stages:
-        raise field_error("stages", "A pipeline needs at least one open stage.")
+        raise field_error("stages", _("A pipeline needs at least one open stage."))
     pipeline = Pipeline.objects.create(
         name=name.strip(),
         is_default=is_default,
@@ -651,7 +681,8 @@ def create_pipeline(
         prob = spec.get("probability")
         if isinstance(prob, bool) or not isinstance(prob, int) or not 0 <= prob <= 100:
             raise field_error(
-                "stages", f"Stage {spec.get('name')!r}: probability must be 0 to 100."
+                "stages",
+                _("Stage %(name)r: probability must be 0 to 100.") % {"name": spec.get("name")},
             )
         Stage.objects.create(
             pipeline=pipeline,

@@ -80,7 +80,7 @@ def test_account_page_shows_header_figures_contacts_deals_and_timeline(
     assert "10,000" in html  # open amount
     assert "8,000" in html  # weighted at 80%
     assert f"{reverse('accounts:contact_create')}?account={acme.pk}" in html
-    assert html.count('id="search-results"') == 1
+    assert html.count('id="search-popup"') == 1  # the top bar's, once; ids stay unique
 
 
 def test_rep_gets_404_for_account_outside_scope(client_for, org_setup, acme):
