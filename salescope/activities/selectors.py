@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from salescope.accounts.models import Account, Contact
 from salescope.activities.models import Activity, ActivityType, Agreement
@@ -36,15 +37,21 @@ def _bounds(start: Any, end: Any) -> tuple[dt.datetime, dt.datetime, dt.date, dt
     for field, value in (("start", start), ("end", end)):
         if isinstance(value, dt.datetime):
             if timezone.is_naive(value):
-                raise field_error(field, f"{field} must include a time zone.")
+                raise field_error(
+                    field, _("%(field)s must include a time zone.") % {"field": field}
+                )
             moments.append(value)
         elif isinstance(value, dt.date):
             moments.append(_start_of(value))
         else:
-            raise field_error(field, f"{field} must be a date or a date and time (got {value!r}).")
+            raise field_error(
+                field,
+                _("%(field)s must be a date or a date and time (got %(value)s).")
+                % {"field": field, "value": repr(value)},
+            )
     start_at, end_at = moments
     if end_at < start_at:
-        raise field_error("end", "end is before start.")
+        raise field_error("end", _("end is before start."))
     first_day = timezone.localdate(start_at)
     last_moment = timezone.localtime(end_at)
     end_day = last_moment.date()

@@ -13,6 +13,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext as _
 
 from salescope.core.models import ExternalId
 
@@ -25,13 +26,17 @@ _SYSTEM_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]*$")
 def clean_system(system: Any) -> str:
     """The canonical name of a system; raises ValueError with a user message."""
     if not isinstance(system, str) or not system.strip():
-        raise ValueError("external_ids: the system name cannot be empty.")
+        raise ValueError(_("external_ids: the system name cannot be empty."))
     name = system.strip().lower()
     if len(name) > MAX_SYSTEM:
-        raise ValueError(f"external_ids: system {name!r} is longer than {MAX_SYSTEM} characters.")
+        raise ValueError(
+            _("external_ids: system %(name)s is longer than %(max)s characters.")
+            % {"name": repr(name), "max": MAX_SYSTEM}
+        )
     if not _SYSTEM_RE.match(name):
         raise ValueError(
-            f"external_ids: system {system!r} may only use letters, digits, '.', '_' and '-'."
+            _("external_ids: system %(name)s may only use letters, digits, '.', '_' and '-'.")
+            % {"name": repr(system)}
         )
     return name
 
@@ -41,12 +46,20 @@ def clean_external_value(system: str, value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"external_ids: the {system} id must be text (got {value!r}).")
+        raise ValueError(
+            _("external_ids: the %(system)s id must be text (got %(value)s).")
+            % {"system": system, "value": repr(value)}
+        )
     text = str(value).strip()
     if "\x00" in text:
-        raise ValueError(f"external_ids: the {system} id contains a NUL character.")
+        raise ValueError(
+            _("external_ids: the %(system)s id contains a NUL character.") % {"system": system}
+        )
     if len(text) > MAX_VALUE:
-        raise ValueError(f"external_ids: the {system} id is longer than {MAX_VALUE} characters.")
+        raise ValueError(
+            _("external_ids: the %(system)s id is longer than %(max)s characters.")
+            % {"system": system, "max": MAX_VALUE}
+        )
     return text
 
 
@@ -71,7 +84,9 @@ def clean_external_ids(
         try:
             name = clean_system(system)
             if name in cleaned:
-                raise ValueError(f"external_ids: system {name!r} is given twice.")
+                raise ValueError(
+                    _("external_ids: system %(name)s is given twice.") % {"name": repr(name)}
+                )
             cleaned[name] = clean_external_value(name, value)
         except ValueError as exc:
             errors.append(str(exc))
@@ -87,8 +102,16 @@ def clean_external_ids(
                 taken = taken.exclude(object_id=record_pk)
             for ext in taken.order_by("system", "value"):
                 errors.append(
-                    f"external_ids: {ext.system} id {ext.value!r} already belongs to another "
-                    f"{model._meta.verbose_name} (#{ext.object_id})."
+                    _(
+                        "external_ids: %(system)s id %(value)s already belongs to another "
+                        "%(model)s (#%(id)s)."
+                    )
+                    % {
+                        "system": ext.system,
+                        "value": repr(ext.value),
+                        "model": model._meta.verbose_name,
+                        "id": ext.object_id,
+                    }
                 )
     if errors:
         raise ValidationError({FIELD: errors})

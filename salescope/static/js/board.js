@@ -71,7 +71,9 @@
     try {
       data = await response.json();
     } catch (e) {
-      data = { error: response.status === 403 ? "Forbidden" : "Error " + response.status };
+      const board = document.getElementById("board");
+      const text = response.status === 403 ? board.dataset.errorForbidden : board.dataset.errorGeneric;
+      data = { error: text + " (" + response.status + ")" };
     }
     return data;
   }
