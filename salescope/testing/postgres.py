@@ -1,7 +1,7 @@
 """Pytest plugin: PostgreSQL-only tests, and making sure a PostgreSQL run really is one.
 
-- ``@pytest.mark.postgres_only`` (or calling ``skip_unless_postgres()``) skips a test unless
-  the test database is PostgreSQL.
+- ``@pytest.mark.postgres_only`` deselects a test unless the test database is PostgreSQL
+  (``skip_unless_postgres()`` skips from inside a test).
 - With ``SALESCOPE_REQUIRE_POSTGRES=1`` (CI) and ``DATABASE_URL`` set, the session stops at
   once unless Django's default database really is PostgreSQL.
 
@@ -33,9 +33,19 @@ def requires_postgres() -> None:
     skip_unless_postgres()
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    if item.get_closest_marker("postgres_only") is not None:
-        skip_unless_postgres()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On another database, PostgreSQL-only tests are deselected (they run in the PostgreSQL
+    pass of ``make test``), so a run's skips only ever mean something is missing."""
+    if not _django_configured():
+        return
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    deselected = [item for item in items if item.get_closest_marker("postgres_only")]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if not item.get_closest_marker("postgres_only")]
 
 
 def _django_configured() -> bool:
