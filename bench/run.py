@@ -57,6 +57,7 @@ def _queries() -> dict[str, Any]:
     def open_pipeline() -> list[Any]:
         return list(
             Opportunity.objects.filter(outcome="open")
+            .order_by()
             .values("pipeline_id", "stage_id")
             .annotate(n=Count("id"), total=Sum("amount"))
         )
@@ -73,6 +74,7 @@ def _queries() -> dict[str, Any]:
     def stage_transitions() -> list[Any]:
         return list(
             OpportunityEvent.objects.filter(kind="stage", occurred_at__gte=as_of_time)
+            .order_by()
             .values("from_stage_id", "to_stage_id")
             .annotate(n=Count("id"))
         )
@@ -90,6 +92,7 @@ def _queries() -> dict[str, Any]:
         )
         return list(
             Opportunity.objects.filter(created_at__lt=as_of_time)
+            .order_by()
             .annotate(stage_then=Subquery(stage_then))
             .values("stage_then")
             .annotate(n=Count("id"))
@@ -99,6 +102,7 @@ def _queries() -> dict[str, Any]:
         month_start = dt.datetime.combine(end.replace(day=1), dt.time(), tzinfo=dt.UTC)
         return list(
             Activity.objects.filter(done_at__gte=month_start - dt.timedelta(days=30))
+            .order_by()
             .values("owner_id", "activity_type_id")
             .annotate(n=Count("id"), minutes=Sum("duration_minutes"))
         )
