@@ -398,22 +398,32 @@ def _int(value: Any) -> int:
         raise Http404 from None
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def _edit_record(
+    request: HttpRequest,
+    *,
+    record: Any,
+    kind: str,
+    form_class: Any,
+    update: Any,
+    detail_url: str,
+    template: str,
+    cannot_change: str,
+    saved: str,
+) -> HttpResponse:
+    """Edit an account or a contact through its update service, with the optimistic version:
+    field errors on the form, a conflict as 409 with "changed by X at T", nothing half-saved."""
     user = _user(request)
-    account = _account(request, pk)
-    if not can_change(user, account):
-        messages.error(request, _("You may view this account but not change it."))
-        return redirect("accounts:detail", pk=pk)
+    if not can_change(user, record):
+        messages.error(request, cannot_change)
+        return redirect(detail_url, pk=record.pk)
     conflict = None
     status = 200
     if request.method == "POST":
-        form = f.AccountForm(request.POST, user=user, account=account)
+        form = form_class(request.POST, user=user, **{kind: record})
         if form.is_valid():
             try:
-                services.update_account(
-                    account=account,
+                update(
+                    **{kind: record},
                     actor=user,
                     expected_version=form.cleaned_data.get("version"),
                     **form.service_kwargs(),
@@ -425,17 +435,25 @@ def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
             else:
-                messages.success(request, _("Account saved."))
-                return redirect("accounts:detail", pk=pk)
+                messages.success(request, saved)
+                return redirect(detail_url, pk=record.pk)
         status = 409 if conflict else 400
     else:
-        form = f.AccountForm(user=user, account=account)
-    return render(
-        request,
-        "accounts/account_form.html",
-        {"form": form, "account": account, "conflict": conflict, "creating": False},
-        status=status,
-    )
+        form = form_class(user=user, **{kind: record})
+    context = {"form": form, kind: record, "conflict": conflict, "creating": False}
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    return _edit_record(
+        request, record=_account(request, pk), kind="account", form_class=f.AccountForm,
+        update=services.update_account, detail_url="accounts:detail",
+        template="accounts/account_form.html",
+        cannot_change=_("You may view this account but not change it."),
+        saved=_("Account saved."),
+    )  # fmt: skip
 
 
 def _account_counts(account: Account) -> dict[str, int]:
@@ -688,41 +706,13 @@ def contact_create(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    user = _user(request)
-    contact = _contact(request, pk)
-    if not can_change(user, contact):
-        messages.error(request, _("You may view this contact but not change it."))
-        return redirect("accounts:contact", pk=pk)
-    conflict = None
-    status = 200
-    if request.method == "POST":
-        form = f.ContactForm(request.POST, user=user, contact=contact)
-        if form.is_valid():
-            try:
-                services.update_contact(
-                    contact=contact,
-                    actor=user,
-                    expected_version=form.cleaned_data.get("version"),
-                    **form.service_kwargs(),
-                )
-            except ConflictError as exc:
-                conflict = str(exc)
-            except ValidationError as exc:
-                f.add_service_errors(form, exc)
-            except PermissionDenied as exc:
-                form.add_error(None, str(exc))
-            else:
-                messages.success(request, _("Contact saved."))
-                return redirect("accounts:contact", pk=pk)
-        status = 409 if conflict else 400
-    else:
-        form = f.ContactForm(user=user, contact=contact)
-    return render(
-        request,
-        "accounts/contact_form.html",
-        {"form": form, "contact": contact, "conflict": conflict, "creating": False},
-        status=status,
-    )
+    return _edit_record(
+        request, record=_contact(request, pk), kind="contact", form_class=f.ContactForm,
+        update=services.update_contact, detail_url="accounts:contact",
+        template="accounts/contact_form.html",
+        cannot_change=_("You may view this contact but not change it."),
+        saved=_("Contact saved."),
+    )  # fmt: skip
 
 
 def _contact_counts(contact: Contact) -> dict[str, int]:
