@@ -37,7 +37,7 @@ from salescope.accounts.models import (
 )
 from salescope.core import clock
 from salescope.core.concurrency import check_version
-from salescope.core.errors import PermissionDenied, field_error, field_label
+from salescope.core.errors import PermissionDenied, check_date_in_range, field_error, field_label
 from salescope.core.money import parse_amount
 from salescope.core.services import clean_external_ids, external_ids_of, set_external_ids
 from salescope.customfields.models import Target
@@ -495,24 +495,7 @@ def check_bool(value: Any, field: str) -> bool:
 def check_date(value: Any, field: str) -> dt.date | None:
     if value is None:
         return None
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise field_error(
-            field,
-            _("%(field)s must be a date (got %(value)r).")
-            % {"field": field_label(field), "value": value},
-        )
-    if not MIN_DATE <= value <= MAX_DATE:
-        raise field_error(
-            field,
-            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
-            % {
-                "field": field_label(field),
-                "value": value.isoformat(),
-                "min": MIN_DATE.year,
-                "max": MAX_DATE.year,
-            },
-        )
-    return value
+    return check_date_in_range(field, value, earliest=MIN_DATE, latest=MAX_DATE)
 
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?$")

@@ -7,6 +7,7 @@ path (forms, admin, API, import) reports the offending field by name.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
@@ -130,3 +131,26 @@ def field_label(field: object) -> str:
     """The name of ``field`` for a message: the technical name in English, a label otherwise."""
     label = _FIELD_LABELS.get(str(field))
     return str(label) if label is not None else str(field)
+
+
+def check_date_in_range(field: str, value: Any, *, earliest: dt.date, latest: dt.date) -> dt.date:
+    """A real date (not a datetime, not text) within ``earliest``–``latest``, or a field error."""
+    _ = gettext
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise field_error(
+            field,
+            _("%(field)s must be a date (got %(value)r).")
+            % {"field": field_label(field), "value": value},
+        )
+    if not earliest <= value <= latest:
+        raise field_error(
+            field,
+            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
+            % {
+                "field": field_label(field),
+                "value": value.isoformat(),
+                "min": earliest.year,
+                "max": latest.year,
+            },
+        )
+    return value

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
-from salescope.core.errors import field_error, field_label
+from salescope.core.errors import check_date_in_range, field_error, field_label
 from salescope.core.money import parse_amount
 from salescope.customfields.services import clean_custom_values, missing_for_stage
 from salescope.pipeline.models import (
@@ -173,24 +173,7 @@ def check_probability(value: Any) -> int:
 
 
 def check_date(field: str, value: Any) -> dt.date:
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise field_error(
-            field,
-            _("%(field)s must be a date (got %(value)r).")
-            % {"field": field_label(field), "value": value},
-        )
-    if not MIN_DATE <= value <= MAX_DATE:
-        raise field_error(
-            field,
-            _("%(field)s %(value)s is outside %(min)s–%(max)s.")
-            % {
-                "field": field_label(field),
-                "value": value.isoformat(),
-                "min": MIN_DATE.year,
-                "max": MAX_DATE.year,
-            },
-        )
-    return value
+    return check_date_in_range(field, value, earliest=MIN_DATE, latest=MAX_DATE)
 
 
 def check_name(value: Any) -> str:
