@@ -9,6 +9,7 @@ Every value shown in a cell or exported comes from :meth:`Column.value_of`.
 from __future__ import annotations
 
 import datetime as dt
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -171,7 +172,7 @@ def custom_column(definition: CustomFieldDefinition) -> Column:
 
 
 @dataclass(frozen=True)
-class Filter:
+class Filter(ABC):
     """A filter of a list. Subclasses parse GET values and narrow the queryset."""
 
     key: str
@@ -182,11 +183,13 @@ class Filter:
     def params(self) -> list[str]:
         return [self.key]
 
+    @abstractmethod
     def parse(self, data: QueryDict, warnings: list[str]) -> Any:
-        raise NotImplementedError
+        """The filter's value from the GET data (None: not set); problems go to ``warnings``."""
 
+    @abstractmethod
     def apply(self, qs: QuerySet[Any], value: Any, user: User) -> QuerySet[Any]:
-        raise NotImplementedError
+        """``qs`` narrowed to ``value``."""
 
     def options(self, user: User) -> list[tuple[str, str]]:
         return []

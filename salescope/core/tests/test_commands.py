@@ -208,8 +208,6 @@ def test_restore_command_needs_yes_when_not_interactive(
 
 @pytest.mark.django_db(transaction=True)
 def test_backup_and_restore_commands_round_trip(tmp_path: Path) -> None:
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("the SQLite test database is in memory")
     if connection.vendor == "postgresql" and (
         backup.find_pg_tool("pg_dump") is None or backup.find_pg_tool("pg_restore") is None
     ):
