@@ -24,3 +24,33 @@ def health(request) -> Health:  # type: ignore[no-untyped-def]
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return Health(status="ok", database=connection.vendor)
+
+
+def _mount() -> None:
+    from salescope.accounts.api import router as accounts
+    from salescope.activities.api import router as activities
+    from salescope.customfields.api import router as customfields
+    from salescope.imports.api import router as imports
+    from salescope.kpis.api import router as kpis
+    from salescope.leads.api import router as leads
+    from salescope.org.api import router as org
+    from salescope.pipeline.api import router as pipeline
+    from salescope.restapi.api import router as tokens
+    from salescope.webhooks.api import router as webhooks
+
+    for router in (
+        accounts,
+        pipeline,
+        activities,
+        org,
+        customfields,
+        leads,
+        imports,
+        webhooks,
+        kpis,
+        tokens,
+    ):
+        api.add_router("/", router)
+
+
+_mount()

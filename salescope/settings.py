@@ -44,6 +44,13 @@ INSTALLED_APPS = [
     "salescope.activities",
     "salescope.lists",
     "salescope.demo",
+    "salescope.leads",
+    "salescope.imports",
+    "salescope.restapi",
+    "salescope.webhooks",
+    "salescope.kpis",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +144,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SALESCOPE_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("SALESCOPE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
 )
+
+# Background work (imports, webhook deliveries, scheduled snapshots) goes through the task
+# library: the database backend in the demo and in production (``salescope serve`` starts a
+# worker beside the web server), run immediately in tests unless a test chooses otherwise.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("SALESCOPE_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": ["default"],
+    }
+}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -29,6 +29,11 @@ urlpatterns = [
     path("", include("salescope.activities.urls")),
     path("", include("salescope.lists.urls")),
     path("settings/fields/", include("salescope.customfields.urls")),
+    path("imports/", include("salescope.imports.urls")),
+    path("leads/", include("salescope.leads.urls")),
+    path("settings/tokens/", include("salescope.restapi.urls")),
+    path("settings/webhooks/", include("salescope.webhooks.urls")),
+    path("analysis/", include("salescope.kpis.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -17,7 +17,11 @@ NAV: list[tuple[str, Any, str | None]] = [
     ("lists:contacts", _("Contacts"), None),
     ("activities:agenda", _("Agenda"), None),
     ("reports", _("Reports"), None),
+    ("kpis:analysis", _("Analysis"), None),
+    ("leads:list", _("Leads"), None),
+    ("imports:index", _("Import"), "staff"),
     ("customfields:list", _("Custom fields"), "staff"),
+    ("webhooks:list", _("Webhooks"), "staff"),
     ("admin:index", _("Back office"), "staff"),
 ]
 

@@ -1,0 +1,3 @@
+"""Tables of the imports app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the kpis app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the leads app."""
+
+from __future__ import annotations

@@ -1,0 +1,7 @@
+"""REST endpoints of the restapi app (mounted by ``salescope/api.py``)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router()

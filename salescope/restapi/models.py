@@ -1,0 +1,3 @@
+"""Tables of the restapi app."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables of the webhooks app."""
+
+from __future__ import annotations
