@@ -38,6 +38,11 @@ class Command(BaseCommand):
             help="Size of the demo (default 12000 opportunities).",
         )
         parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start the background task worker (imports) beside the web server.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(
@@ -96,6 +101,7 @@ class Command(BaseCommand):
             return
         console.print(f"Serving on {url} (Ctrl+C to stop).")
         if "serve" in get_commands():
-            call_command("serve", "--host", host, "--port", str(port), "--no-migrate")
+            extra = ["--no-worker"] if options["no_worker"] else []
+            call_command("serve", "--host", host, "--port", str(port), "--no-migrate", *extra)
         else:
             call_command("runserver", f"{host}:{port}", use_reloader=False)
