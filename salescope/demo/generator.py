@@ -59,6 +59,7 @@ from salescope.accounts.models import (
 )
 from salescope.activities.models import Activity, ActivityType, Agreement, Comment
 from salescope.core import clock
+from salescope.core.bulk import BulkWriter, Rows
 from salescope.customfields.models import FieldType, Target
 from salescope.customfields.services import clean_custom_values, define_field, definitions
 from salescope.org.models import Role, Team, User
@@ -1260,150 +1261,6 @@ def _slug(text: str) -> str:
     return "-".join(part for part in cleaned.split("-") if part)
 
 
-class _Rows:
-    """Rows of ``model`` as dicts of field attnames, with the model's defaults for the rest.
-
-    For rows that only go to :class:`_Writer`: a model instance per activity costs more than
-    inserting it. ``instance()`` builds a real (unsaved) instance positionally instead.
-    """
-
-    def __init__(self, model: type[Any]) -> None:
-        self.model = model
-        fields = model._meta.concrete_fields
-        self.names = [f.attname for f in fields]
-        self.defaults = {f.attname: None if f.primary_key else f.get_default() for f in fields}
-        self.dynamic = [f for f in fields if f.has_default() and callable(f.default)]
-
-    def __call__(self, **values: Any) -> dict[str, Any]:
-        unknown = values.keys() - self.defaults.keys()
-        if unknown:
-            raise TypeError(
-                f"Unknown fields for {self.model.__name__}: {', '.join(sorted(unknown))}"
-            )
-        row = dict(self.defaults)
-        for f in self.dynamic:
-            row[f.attname] = f.get_default()
-        row.update(values)
-        return row
-
-    def instance(self, **values: Any) -> Any:
-        row = self(**values)
-        return self.model(*[row[name] for name in self.names])
-
-
-class _Writer:
-    """Bulk inserts of model instances or row dicts, pks given or left to the database.
-
-    ``executemany`` on SQLite, ``COPY ... FROM STDIN`` on PostgreSQL. Values go through the
-    backend adapters Django's own inserts end in (datetimes, dates, JSON, UUIDs; anything else
-    through the field's ``get_db_prep_save``), without the per-value bookkeeping of
-    ``bulk_create``, which costs more than the insert itself at these volumes.
-    """
-
-    PLAIN = frozenset(
-        {
-            "AutoField",
-            "BigAutoField",
-            "CharField",
-            "TextField",
-            "SlugField",
-            "EmailField",
-            "URLField",
-            "IntegerField",
-            "BigIntegerField",
-            "SmallIntegerField",
-            "PositiveIntegerField",
-            "PositiveSmallIntegerField",
-            "PositiveBigIntegerField",
-            "BooleanField",
-            "ForeignKey",
-        }
-    )
-    SLICE = 10000
-
-    def __init__(self) -> None:
-        self.tables: dict[tuple[type[Any], bool], tuple[str, list[tuple[str, Any]]]] = {}
-
-    def _table(self, model: type[Any], with_pk: bool) -> tuple[str, list[tuple[str, Any]]]:
-        key = (model, with_pk)
-        if key not in self.tables:
-            qn = connection.ops.quote_name
-            fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-            sql = "INSERT INTO {} ({}) VALUES ({})".format(
-                qn(model._meta.db_table),
-                ", ".join(qn(f.column) for f in fields),
-                ", ".join(["%s"] * len(fields)),
-            )
-            last: list[Any] = [None, None]  # datetimes repeat (one step's events share theirs)
-            self.tables[key] = (sql, [(f.attname, self._converter(f, last)) for f in fields])
-        return self.tables[key]
-
-    def _converter(self, f: Any, last: list[Any]) -> Callable[[Any], Any] | None:
-        kind = f.get_internal_type()
-        ops = connection.ops
-        if kind in self.PLAIN:
-            return None
-        if kind == "DateTimeField":
-
-            def datetime_value(v: Any) -> Any:
-                if v is not last[0]:
-                    last[0], last[1] = v, ops.adapt_datetimefield_value(v)
-                return last[1]
-
-            return datetime_value
-        if kind == "DateField":
-            return ops.adapt_datefield_value
-        if kind == "JSONField":  # None is SQL NULL, as in JSONField.get_db_prep_save
-            encoder = f.encoder
-
-            def json_value(v: Any) -> Any:
-                return None if v is None else ops.adapt_json_value(v, encoder)
-
-            return json_value
-        if kind == "UUIDField" and not connection.features.has_native_uuid_field:
-            return lambda v: None if v is None else v.hex
-        if kind == "UUIDField":
-            return None
-        return lambda v: f.get_db_prep_save(v, connection)
-
-    def objects(self, model: type[Any], objs: Sequence[Any], *, with_pk: bool = False) -> None:
-        sql, converters = self._table(model, with_pk)
-        for start in range(0, len(objs), self.SLICE):
-            rows = []
-            for obj in objs[start : start + self.SLICE]:
-                values = obj if isinstance(obj, dict) else obj.__dict__
-                rows.append(
-                    [
-                        values[name] if convert is None else convert(values[name])
-                        for name, convert in converters
-                    ]
-                )
-            self._execute(sql, rows)
-
-    @staticmethod
-    def _execute(sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # COPY: one stream instead of a statement per row (parsed and planned each time
-                # with the client-side binding Django uses).
-                copy_sql = sql.replace("INSERT INTO", "COPY", 1).split(" VALUES ", 1)[0]
-                with cursor.cursor.copy(f"{copy_sql} FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-            else:
-                cursor.executemany(sql, rows)
-
-    def links(
-        self, through: type[Any], columns: tuple[str, str], rows: Sequence[tuple[int, int]]
-    ) -> None:
-        """Rows of a many-to-many table: pairs of ids."""
-        qn = connection.ops.quote_name
-        table, first, second = qn(through._meta.db_table), qn(columns[0]), qn(columns[1])
-        sql = f"INSERT INTO {table} ({first}, {second}) VALUES (%s, %s)"
-        for start in range(0, len(rows), self.SLICE):
-            self._execute(sql, rows[start : start + self.SLICE])
-
-
 def _tune(conn: Any, *, synchronous: str = "OFF") -> None:
     """SQLite settings for a bulk load on this connection."""
     if conn.vendor == "sqlite":
@@ -1441,14 +1298,14 @@ class _Generator:
         self.start_weekday = self.start.weekday()
         self.progress = progress or (lambda phase, done, total: None)
         self.chunk_size = chunk_size
-        self.new_activity = _Rows(Activity)
-        self.new_contact = _Rows(Contact)
-        self.new_membership = _Rows(AccountContact)
-        self.new_comment = _Rows(Comment)
-        self.writer = _Writer()
+        self.new_activity = Rows(Activity)
+        self.new_contact = Rows(Contact)
+        self.new_membership = Rows(AccountContact)
+        self.new_comment = Rows(Comment)
+        self.writer = BulkWriter()
         self.next_activity_id = 0
-        self.new_account = _Rows(Account)
-        self.new_agreement = _Rows(Agreement)
+        self.new_account = Rows(Account)
+        self.new_agreement = Rows(Agreement)
         self.counts: dict[str, int] = dict.fromkeys(
             (
                 "accounts",
@@ -2889,7 +2746,7 @@ class _Batch:
     events: list[OpportunityEvent] = field(default_factory=list)
     products: list[tuple[int, int]] = field(default_factory=list)  # opportunity id, product id
     contacts: list[tuple[int, int]] = field(default_factory=list)  # opportunity id, contact id
-    activities: list[dict[str, Any]] = field(default_factory=list)  # rows (see _Rows)
+    activities: list[dict[str, Any]] = field(default_factory=list)  # rows (see Rows)
     activity_contacts: list[tuple[int, int]] = field(
         default_factory=list
     )  # activity id, contact id
