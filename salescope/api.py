@@ -1,16 +1,34 @@
-"""The REST API root (``/api/v1/``). Each domain app contributes a ninja router."""
+"""The REST API root (``/api/v1/``). Each domain app contributes a ninja router.
+
+Every operation needs a personal token (``Authorization: Bearer …``) or the browser
+session, except ``/health``; errors share one body (``salescope.restapi.errors``).
+How to write an endpoint: see ``salescope/restapi/__init__.py``; for clients: docs/api.md.
+"""
 
 from __future__ import annotations
 
 from django.db import connection
 from ninja import NinjaAPI, Schema
 
+from salescope.restapi import errors
+from salescope.restapi.auth import AUTH
+from salescope.restapi.docs import OfflineSwagger
+
 api = NinjaAPI(
     title="Salescope API",
     version="1",
-    description="REST API over the Salescope CRM. OpenAPI description at /api/v1/openapi.json.",
+    description=(
+        "REST API over the Salescope CRM. OpenAPI description at /api/v1/openapi.json. "
+        "Authenticate with a personal API token (`Authorization: Bearer <token>`, created "
+        "under Settings › API tokens) or the browser session. Errors: "
+        '`{"error": {"code", "message", "fields"}}`. Updates need the version you loaded '
+        "(`If-Match` with the ETag, or `version` in the body)."
+    ),
     urls_namespace="api-v1",
+    auth=AUTH,
+    docs=OfflineSwagger(),
 )
+errors.install(api)
 
 
 class Health(Schema):

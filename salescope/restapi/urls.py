@@ -1,7 +1,12 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
+
+from salescope.restapi import views
 
 app_name = "restapi"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.tokens, name="tokens"),
+    path("<int:pk>/revoke/", views.revoke, name="revoke"),
+]
