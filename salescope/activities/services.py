@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import django.dispatch
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
@@ -59,6 +60,9 @@ MAX_DURATION = 7 * 24 * 60  # minutes: one week
 MAX_FILENAME = 255
 MIN_MOMENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 MAX_MOMENT = dt.datetime(2101, 1, 1, tzinfo=dt.UTC)
+
+#: Sent after commit of :func:`complete_activity` with ``activity`` and ``actor``.
+activity_completed = django.dispatch.Signal()
 
 ACTIVITY_FIELDS = frozenset(
     {
@@ -550,7 +554,11 @@ def complete_activity(
         act.duration_minutes = _span_minutes(act.starts_at, act.ends_at)
     if text:
         act.outcome = text
-    return _save(act, actor)
+    act = _save(act, actor)
+    transaction.on_commit(
+        lambda: activity_completed.send(sender=Activity, activity=act, actor=actor)
+    )
+    return act
 
 
 @transaction.atomic
