@@ -1,7 +1,5 @@
 """REST endpoints of the customfields app: field definitions (read)."""
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from django.shortcuts import get_object_or_404

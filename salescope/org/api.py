@@ -1,7 +1,5 @@
 """REST endpoints of the org app: users and teams (read), and ``/me``."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any, Literal
 

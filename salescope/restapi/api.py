@@ -1,7 +1,5 @@
 """REST endpoints of the restapi app: the caller's own personal tokens."""
 
-from __future__ import annotations
-
 import datetime as dt
 from typing import Any
 
