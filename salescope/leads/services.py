@@ -292,12 +292,10 @@ def _clean_campaign(
     for field, value in data.items():
         if field == "name":
             name = errors.check(field, check_text, field, value, MAX_CAMPAIGN_NAME, required=True)
-            if (
-                name
-                and Campaign.objects.filter(name__iexact=name)
-                .exclude(pk=current.pk if current else None)
-                .exists()
-            ):
+            same = Campaign.objects.filter(name__iexact=name)
+            if current is not None:
+                same = same.exclude(pk=current.pk)
+            if name and same.exists():
                 errors.add(field, _("A campaign named “%(name)s” already exists.") % {"name": name})
             out[field] = name
         elif field == "channel":

@@ -400,6 +400,51 @@ def activity_filters() -> list[Filter]:
     ]  # fmt: skip
 
 
+# --- leads -------------------------------------------------------------------------------
+
+
+def _lead_base(user: User) -> QuerySet[Any]:
+    from salescope.leads.selectors import leads_for
+
+    return leads_for(user)
+
+
+def lead_columns() -> list[Column]:
+    from salescope.leads.models import LeadStatus
+
+    return [
+        Column("name", _("Name"), value=str, order="last_name", always=True, default=True),
+        Column("company", _("Company"), attr="company", order="company", default=True),
+        Column("email", _("Email"), attr="email", order="email", default=True),
+        Column("phone", _("Phone"), attr="phone", order="phone"),
+        Column("status", _("Status"), attr="status", value=lambda lead: _labels(
+            LeadStatus.choices)(lead.status), order="status", fmt=BADGE, default=True),
+        Column("score", _("Score"), attr="score", order="score", fmt=NUMBER, default=True),
+        Column("source", _("Source"), attr="source", order="source__name", default=True),
+        Column("campaign", _("Campaign"), attr="campaign", order="campaign__name",
+               default=True),
+        Column("owner", _("Owner"), attr="owner", order="owner__first_name", default=True),
+        Column("created_at", _("Created"), attr="created_at", fmt=DATE, order="created_at",
+               default=True),
+        Column("updated_at", _("Last change"), attr="updated_at", fmt=DATE, order="updated_at"),
+    ]  # fmt: skip
+
+
+def lead_filters() -> list[Filter]:
+    from salescope.leads.models import Campaign, LeadStatus
+
+    return [
+        ChoiceFilter(key="status", label=_("Status"), lookup="status",
+                     choices=LeadStatus.choices, integer=False),
+        _owner_filter(),
+        ChoiceFilter(key="source", label=_("Source"), lookup="source_id",
+                     option_source=_simple(Source)),
+        ChoiceFilter(key="campaign", label=_("Campaign"), lookup="campaign_id",
+                     option_source=_simple(Campaign)),
+        RangeFilter(key="score", label=_("Score"), lookup="score", kind=NUMBER),
+    ]  # fmt: skip
+
+
 # --- the registry ------------------------------------------------------------------------
 
 LISTS: dict[str, ListSpec] = {
@@ -455,5 +500,15 @@ LISTS: dict[str, ListSpec] = {
         search=("subject", "account__name", "opportunity__name"),
         default_sort="-when",
         bulk_actions=(REASSIGN,),
+    ),
+    "leads": ListSpec(
+        key="leads",
+        title=_("Leads"),
+        record_name=_("leads"),
+        base=_lead_base,
+        columns=lead_columns,
+        filters=lead_filters,
+        search=("first_name", "last_name", "company", "email", "phone"),
+        default_sort="-created_at",
     ),
 }

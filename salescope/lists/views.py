@@ -62,7 +62,10 @@ def _user(request: HttpRequest) -> User:
 
 
 def _list_url(key: str) -> str:
-    return reverse(f"lists:{key}")
+    try:
+        return reverse(f"lists:{key}")
+    except NoReverseMatch:  # a list served by its own app, e.g. leads:list
+        return reverse(f"{key}:list")
 
 
 def _view_url(view: SavedView) -> str:
