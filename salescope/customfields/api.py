@@ -17,7 +17,7 @@ TargetValue = Literal["account", "contact", "opportunity"]
 TypeValue = Literal["text", "number", "money", "date", "choice", "multi_choice", "boolean"]
 
 
-class StageRef(Schema):
+class FieldGateStage(Schema):
     id: int
     name: str
     pipeline_id: int
@@ -31,7 +31,7 @@ class FieldDefinitionOut(Schema):
     field_type: TypeValue
     choices: list[str]
     required_on_create: bool
-    required_from_stage: StageRef | None
+    required_from_stage: FieldGateStage | None
     help_text: str
     order: int
     active: bool

@@ -163,7 +163,7 @@ def list_product_lines(request: Any, filters: Query[ActiveFilter]) -> Any:
 # --- opportunities -----------------------------------------------------------------------
 
 
-class UserRef(Schema):
+class DealOwner(Schema):
     id: int
     name: str
 
@@ -172,7 +172,7 @@ class UserRef(Schema):
         return str(obj)
 
 
-class StageRef(Schema):
+class DealStage(Schema):
     id: int
     name: str
     kind: StageKindValue
@@ -182,10 +182,10 @@ class OpportunityOut(Schema):
     id: int
     name: str
     pipeline: Ref
-    stage: StageRef
+    stage: DealStage
     stage_entered_at: dt.datetime
     account: Ref | None
-    owner: UserRef
+    owner: DealOwner
     amount: str = Field(..., description='Decimal string, e.g. "12500.00".')
     currency: str
     probability: int

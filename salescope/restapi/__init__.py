@@ -44,6 +44,10 @@ Rules:
   type every response with a ``Schema``: schemathesis checks the answers against the
   OpenAPI description (``salescope/restapi/tests/test_schemathesis.py``).
 * Lists filter and sort like the UI lists: :mod:`salescope.restapi.lists`.
+* Schema class names are global in the OpenAPI description: pick unique ones (prefix them
+  with your resource, e.g. ``WebhookOut``), or one silently replaces another.
+* Use ``paginate`` from :mod:`salescope.restapi.pagination` (it also works with
+  ``from __future__ import annotations``).
 * Ids in paths are ``PathId`` (bounded, so huge numbers are a 422, not a crash). Money is a
   decimal string plus a currency code.
 """

@@ -15,12 +15,15 @@ returning a queryset, declared with a list response::
 
 from __future__ import annotations
 
+import typing
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Field, Schema
-from ninja.pagination import PaginationBase, paginate
+from ninja.pagination import PaginationBase
+from ninja.pagination import paginate as ninja_paginate
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE", "MAX_PAGE_SIZE", "Pagination", "paginate"]
 
@@ -60,6 +63,17 @@ class Pagination(PaginationBase):
             if page > 1
             else None,
         }
+
+
+def paginate(pagination_class: type[PaginationBase] = Pagination, **kwargs: Any) -> Any:
+    """ninja's ``paginate`` that also works in modules using ``from __future__ import
+    annotations`` (the view's string annotations are resolved before ninja wraps it)."""
+
+    def decorator(func: Callable[..., Any]) -> Any:
+        func.__annotations__ = typing.get_type_hints(func, include_extras=True)
+        return ninja_paginate(pagination_class, **kwargs)(func)
+
+    return decorator
 
 
 def _last(count: int, size: int) -> int:
