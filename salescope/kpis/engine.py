@@ -579,3 +579,24 @@ def records(query: KpiQuery, *, group: Any = _ANY, bucket: dt.date | None = None
         return Records(kpi, Opportunity.objects.filter(pk__in=ids), None)
     value_field = "v" if kpi.aggregate in ("sum",) else None
     return Records(kpi, qs, value_field)
+
+
+def display(kpi: Kpi, value: Decimal | None, currency: str | None = None) -> str:
+    """A value as people read it, in the active locale (– for no value)."""
+    from salescope.core import formatting
+
+    if value is None:
+        return "–"
+    if kpi.unit == "money":
+        return formatting.money(value, currency)
+    if kpi.unit == "percent":
+        return formatting.percent(value, digits=1)
+    if kpi.unit == "count":
+        return formatting.number(value, digits=0)
+    if kpi.unit == "per_day":
+        return _("%(amount)s per day") % {"amount": formatting.money(value, currency)}
+    if kpi.unit == "days":
+        return _("%(n)s days") % {"n": formatting.number(value, digits=1)}
+    if kpi.unit == "hours":
+        return _("%(n)s h") % {"n": formatting.number(value, digits=2)}
+    return formatting.number(value, digits=2)
