@@ -1,6 +1,7 @@
-"""REST endpoints of the webhooks app (mounted by ``salescope/api.py``); administrators only."""
+"""REST endpoints of the webhooks app (mounted by ``salescope/api.py``); administrators only.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: ninja reads the parameter annotations.
+"""
 
 import datetime as dt
 from typing import Any, Literal
@@ -8,6 +9,7 @@ from uuid import UUID
 
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
 
 from salescope.restapi import errors
 from salescope.restapi.concurrency import expected_version, set_etag
@@ -139,7 +141,7 @@ def create_subscription(request: Any, payload: SubscriptionIn, response: HttpRes
         active=payload.active,
     )
     set_etag(response, sub.version)
-    return 201, selectors.subscription(request.auth, sub.pk)
+    return Status(201, selectors.subscription(request.auth, sub.pk))
 
 
 @router.get(
@@ -195,7 +197,7 @@ def delete_subscription(request: Any, subscription_id: PathId) -> Any:
     sub = _subscription(request, subscription_id)
     version = expected_version(request, None)
     services.delete_subscription(actor=request.auth, subscription=sub, expected_version=version)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post(
@@ -206,7 +208,7 @@ def ping(request: Any, subscription_id: PathId) -> Any:
     """Send a ``ping`` event to this subscription to test the receiver."""
     sub = _subscription(request, subscription_id)
     delivery = services.send_ping(actor=request.auth, subscription=sub)
-    return 201, selectors.delivery(request.auth, delivery.pk)
+    return Status(201, selectors.delivery(request.auth, delivery.pk))
 
 
 @router.get("/webhooks/deliveries", response={200: list[DeliveryOut], **errors.LIST})
@@ -236,4 +238,4 @@ def redeliver(request: Any, delivery_id: PathId) -> Any:
     services.require_manage(request.auth)
     original = selectors.delivery(request.auth, delivery_id)
     new = services.redeliver(actor=request.auth, delivery=original)
-    return 201, selectors.delivery(request.auth, new.pk)
+    return Status(201, selectors.delivery(request.auth, new.pk))

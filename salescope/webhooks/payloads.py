@@ -37,27 +37,11 @@ def stage_ref(stage: Any) -> dict[str, Any] | None:
 
 
 def deal(opp: Any) -> dict[str, Any]:
-    """A deal as a flat, stable dict (amount as a decimal string, dates ISO 8601)."""
-    return {
-        "id": opp.pk,
-        "name": opp.name,
-        "account": _ref(opp.account),
-        "owner": user_ref(opp.owner),
-        "pipeline": _ref(opp.pipeline),
-        "stage": stage_ref(opp.stage),
-        "amount": str(opp.amount),
-        "currency": opp.currency_id,
-        "probability": opp.probability,
-        "forecast_category": opp.forecast_category,
-        "outcome": opp.outcome,
-        "expected_close": _iso(opp.expected_close),
-        "closed_on": _iso(opp.closed_on),
-        "lost_reason": opp.lost_reason.name if opp.lost_reason_id else None,
-        "next_step": opp.next_step,
-        "created_at": _iso(opp.created_at),
-        "updated_at": _iso(opp.updated_at),
-        "version": opp.version,
-    }
+    """A deal in the shape of the REST API's opportunity (``OpportunityOut``), JSON-safe."""
+    from salescope.pipeline.api import OpportunityOut
+
+    data: dict[str, Any] = OpportunityOut.from_orm(opp).model_dump(mode="json")
+    return data
 
 
 def activity(act: Any) -> dict[str, Any]:

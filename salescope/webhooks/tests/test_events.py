@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from salescope.activities.services import complete_activity
 from salescope.imports.signals import import_finished
@@ -55,7 +56,7 @@ def test_deal_lifecycle_sends_created_stage_changed_won(
     assert deal["id"] == opp.pk and deal["name"] == "Solar roof"
     assert deal["amount"] == "12500.50" and deal["currency"] == "EUR"
     assert deal["account"] == {"id": account.pk, "name": "Nordlicht GmbH"}
-    assert deal["owner"]["username"] == "rep"
+    assert deal["owner"] == {"id": s.rep.pk, "name": str(s.rep)}
     assert deal["stage"]["name"] == "Qualification" and deal["outcome"] == "open"
     assert deal["expected_close"] == (frozen_now.date() + dt.timedelta(days=30)).isoformat()
     assert deal["version"] == 1
@@ -85,7 +86,8 @@ def test_only_the_subscribed_kinds_are_sent(
         pipeline.mark_lost(opportunity=opp, reason=s.reason, actor=s.rep, note="Too pricey")
     (lost,) = bodies(receiver)
     assert lost["type"] == "deal.lost"
-    assert lost["data"]["deal"]["lost_reason"] == "Price"
+    assert lost["data"]["deal"]["lost_reason"] == {"id": s.reason.pk, "name": "Price"}
+    assert lost["data"]["deal"]["lost_note"] == "Too pricey"
     assert lost["data"]["deal"]["outcome"] == "lost"
     assert list(WebhookDelivery.objects.values_list("subscription", flat=True)) == [lost_only.pk]
 
@@ -170,7 +172,7 @@ def test_a_failed_activity_completion_sends_nothing(
     s = org_setup
     subscribe(s.admin, receiver.url, ["activity.done"])
     act = ActivityFactory(owner=s.rep, subject="Visit")
-    with pytest.raises(Exception), django_capture_on_commit_callbacks(execute=True):
+    with pytest.raises(ValidationError), django_capture_on_commit_callbacks(execute=True):
         complete_activity(activity=act, actor=s.rep, duration_minutes=-5)
     assert receiver.requests == []
 
@@ -217,8 +219,6 @@ def test_a_broken_webhook_never_breaks_the_change(
 
 
 def test_record_event_refuses_unknown_kinds(org_setup: Any) -> None:
-    from django.core.exceptions import ValidationError
-
     with pytest.raises(ValidationError) as info:
         services.record_event(event_type="deal.exploded", data={})
     assert "event_type" in info.value.message_dict
