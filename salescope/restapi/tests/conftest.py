@@ -37,6 +37,11 @@ class ApiClient:
             f"/api/v1{path}", json, content_type="application/json", headers=self._headers(headers)
         )
 
+    def put(self, path: str, json: Any, headers: dict[str, str] | None = None) -> Any:
+        return self.client.put(
+            f"/api/v1{path}", json, content_type="application/json", headers=self._headers(headers)
+        )
+
     def delete(self, path: str, headers: dict[str, str] | None = None) -> Any:
         return self.client.delete(f"/api/v1{path}", headers=self._headers(headers))
 
