@@ -696,13 +696,15 @@ def import_archive(
     data: bytes,
     *,
     actor: User | None,
+    dry_run: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, int]:
     """Read a full export back into an empty instance, in one transaction.
 
     Returns the number of rows read per table. Raises ``ImportFileError`` (a
     ``ValidationError``) naming the file, row and column of the first problem, and
-    ``PermissionDenied`` for non-administrators; nothing is written then.
+    ``PermissionDenied`` for non-administrators; nothing is written then. A dry run does
+    all of it and rolls back.
     """
     _require_admin(actor, _("read back"))
     try:
@@ -732,7 +734,10 @@ def import_archive(
                     counts[spec.name] = _import_settings(reader, spec)
                 else:
                     counts[spec.name] = _import_ids_table(reader, spec)
-            _reset_sequences()
+            if dry_run:
+                transaction.set_rollback(True)
+            else:
+                _reset_sequences()
         if progress is not None:
             progress("done", len(TABLES), len(TABLES))
     return counts

@@ -358,3 +358,30 @@ def test_export_command_bad_input(
     with pytest.raises(CommandError, match=message):
         call_command("export", *args)
     assert not list(tmp_path.glob("*.zip"))
+
+
+def test_dry_run_checks_everything_and_writes_nothing(small_archive: tuple[bytes, User]) -> None:
+    data, admin = small_archive
+    counts = native.import_archive(data, actor=admin, dry_run=True)
+    assert counts["leads"] == 1 and counts["stages"] == 10  # (4 + won + lost) + (2 + won + lost)
+    assert not Lead.objects.exists() and not Team.objects.exists()
+
+
+def test_import_command_recognises_the_archive(org_setup: Any, tmp_path: Path) -> None:
+    Lead.objects.create(last_name="Lead", owner=org_setup.rep,
+                        created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                        updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))  # fmt: skip
+    target = tmp_path / "company.zip"
+    call_command("export", "--all", str(target), stdout=io.StringIO())
+    with pytest.raises(CommandError, match="empty instance"):
+        call_command("import", str(target), stdout=io.StringIO())
+    _wipe(None)
+    out = io.StringIO()
+    call_command("import", str(target), "--dry-run", "--json", stdout=out)
+    assert json.loads(out.getvalue())["counts"]["leads"] == 1
+    assert not Lead.objects.exists()
+    out = io.StringIO()
+    call_command("import", str(target), stdout=out)
+    assert "leads: 1" in out.getvalue()
+    assert Lead.objects.get().owner.username == "rep"
+    assert User.objects.count() == 8
