@@ -50,3 +50,28 @@ def test_secrets_are_long_random_and_prefixed() -> None:
     secrets = {signing.new_secret() for _ in range(50)}
     assert len(secrets) == 50
     assert all(s.startswith("whsec_") and len(s) > 40 for s in secrets)
+
+
+def test_the_verification_snippet_in_the_docs_works() -> None:
+    """docs/webhooks.md shows receivers how to verify; that code must accept our signatures."""
+    import re
+    import time
+    from pathlib import Path
+
+    from django.conf import settings
+
+    text = (Path(settings.PROJECT_DIR) / "docs" / "webhooks.md").read_text()
+    section = text[text.index("## Verifying the signature") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code is not None
+    namespace: dict[str, object] = {}
+    exec(code.group(1), namespace)  # our own documentation
+    verify = namespace["verify"]
+    body = signing.encode_body({"id": "x", "type": "ping", "data": {"name": "Müller"}})
+    now = int(time.time())
+    header = signing.signature_header(SECRET, now, body)
+    assert verify(SECRET, header, body) is True  # type: ignore[operator]
+    assert verify(SECRET, header, body + b" ") is False  # type: ignore[operator]
+    assert verify("whsec_wrong", header, body) is False  # type: ignore[operator]
+    old = signing.signature_header(SECRET, now - 3600, body)
+    assert verify(SECRET, old, body) is False  # type: ignore[operator]
