@@ -28,7 +28,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.salescope-installed
 
-.PHONY: help install demo serve test lint fmt bench migrations-check clean
+.PHONY: help install demo serve test lint fmt bench bench-imports migrations-check clean
 
 help:
 	@echo "make install           set up .tools/ (uv) and .venv/ (locked dependencies)"
@@ -37,6 +37,7 @@ help:
 	@echo "make lint              ruff check, ruff format --check, mypy"
 	@echo "make fmt               ruff format + ruff check --fix"
 	@echo "make bench             run the benchmarks (bench/run.py)"
+	@echo "make bench-imports     import 100,000 deals + 400,000 history rows (SQLite, PostgreSQL)"
 	@echo "make migrations-check  fail if a model change has no migration"
 
 install: $(STAMP)
@@ -90,6 +91,9 @@ fmt: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+bench-imports: install
+	scripts/pg_throwaway.sh $(BIN)/python bench/imports.py
 
 migrations-check: install
 	$(BIN)/salescope makemigrations --check --dry-run

@@ -88,8 +88,11 @@ class BulkWriter:
                 ", ".join(qn(f.column) for f in fields),
                 ", ".join(["%s"] * len(fields)),
             )
-            last: list[Any] = [None, None]  # datetimes repeat (one step's events share theirs)
-            self.tables[key] = (sql, [(f.attname, self._converter(f, last)) for f in fields])
+            # Datetimes repeat (one step's events share theirs): one cache per column.
+            self.tables[key] = (
+                sql,
+                [(f.attname, self._converter(f, [None, None])) for f in fields],
+            )
         return self.tables[key]
 
     def _converter(self, f: Any, last: list[Any]) -> Callable[[Any], Any] | None:

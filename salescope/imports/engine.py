@@ -31,7 +31,7 @@ from typing import Any
 from django.contrib.auth.hashers import make_password
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from salescope.accounts.models import (
@@ -75,6 +75,7 @@ from salescope.imports.mapping import (
 from salescope.imports.reading import Table
 from salescope.org.models import Currency, Role, Team, User
 from salescope.org.selectors import company_currency
+from salescope.org.services import ensure_company_settings
 from salescope.pipeline.models import (
     LostReason,
     Opportunity,
@@ -229,6 +230,7 @@ class _Parser:
                     self.date_columns.append((i, header, stage))
         self.fields = {f for _i, _h, f in self.mapped}
         self.formats: dict[int, str] = {}
+        self.folded_maps: dict[str, dict[str, Any]] = {}
         self.styles: dict[int, str] = {}
 
     def check_columns(self) -> None:
@@ -299,11 +301,10 @@ class _Parser:
         text = str(key)
         if text in vmap:
             return vmap[text]
-        folded = fold(text)
-        for source, target_value in vmap.items():
-            if fold(source) == folded:
-                return target_value
-        return raw
+        folded_map = self.folded_maps.get(target)
+        if folded_map is None:
+            folded_map = self.folded_maps[target] = {fold(k): v for k, v in vmap.items()}
+        return folded_map.get(fold(text), raw)
 
     def convert(self, target: str, raw: Any, index: int | None) -> Any:
         """The typed value of ``raw`` for ``target``; raises ValueError with a message."""
@@ -323,6 +324,8 @@ class _Parser:
         if kind == "int":
             if isinstance(raw, bool):
                 raise ValueError(_("expected a whole number"))
+            if isinstance(raw, str) and raw.isdigit():
+                raw = int(raw)
             whole = raw if isinstance(raw, int) else V.parse_int(raw)
             factor = self.spec.scale.get(target)
             return int(whole * factor) if factor is not None else whole
@@ -338,6 +341,15 @@ class _Parser:
         return self.formats.get(index, "iso") if index is not None else "iso"
 
     def _datetime(self, raw: Any, index: int | None) -> dt.datetime:
+        if isinstance(raw, str) and self._fmt(index) == "iso" and _ISO_FAST.match(raw):
+            try:  # the common case, in C; anything unusual goes to the full parser
+                value = dt.datetime.fromisoformat(raw)
+            except ValueError:
+                pass
+            else:
+                if value.tzinfo is None:
+                    value = value.replace(tzinfo=self.tz)
+                return value.astimezone(dt.UTC)
         if isinstance(raw, dt.datetime):
             return raw if raw.tzinfo else raw.replace(tzinfo=self.tz)
         if isinstance(raw, dt.date):
@@ -347,6 +359,11 @@ class _Parser:
         return V.parse_datetime(raw, self._fmt(index), self.tz)
 
     def _date(self, raw: Any, index: int | None) -> dt.date:
+        if isinstance(raw, str) and len(raw) == 10 and self._fmt(index) == "iso":
+            try:
+                return dt.date.fromisoformat(raw)
+            except ValueError:
+                pass
         if isinstance(raw, dt.datetime):
             return raw.date()
         if isinstance(raw, dt.date):
@@ -365,6 +382,8 @@ class _Parser:
         if isinstance(raw, Decimal):
             return raw
         style = self.styles.get(index, "point") if index is not None else "point"
+        if style == "point" and _PLAIN_NUMBER.match(raw):
+            return Decimal(raw)
         if style == "auto":
             style = "point"
         return Decimal(V.parse_decimal(raw, style).value)
@@ -458,6 +477,8 @@ class _Parser:
 
 
 _REJECTED: Any = object()
+_ISO_FAST = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?([+-]\d{2}:\d{2}|Z)?$")
+_PLAIN_NUMBER = re.compile(r"-?\d{1,15}(\.\d{1,6})?$")
 
 
 # --- lookups ------------------------------------------------------------------------------
@@ -507,6 +528,7 @@ class Lookups:
         self.users_by_username: dict[str, User] = {}
         for user in User.objects.all():
             self._index_user(user)
+        ensure_company_settings()  # a fresh installation: the currencies and company settings
         self.currencies = set(Currency.objects.filter(active=True).values_list("code", flat=True))
         self.company_currency = company_currency()
         self.pipelines = {fold(p.name): p for p in Pipeline.objects.all()}
@@ -548,6 +570,8 @@ class Lookups:
             for model in (Account, Contact, Opportunity, Activity)
         }
         self.accounts_loaded = False
+        self._stage_cache: dict[int, dict[str, Stage | None]] = {}
+        self.account_refs: dict[str, int] = {}
         self.account_by_domain: dict[str, int] = {}
         self.account_by_name: dict[str, int] = {}
         self.account_names: dict[int, str] = {}
@@ -654,15 +678,15 @@ class Lookups:
         return self.default_pipeline
 
     def stage(self, pipeline: Pipeline, name: str) -> Stage | None:
+        cache = self._stage_cache.setdefault(pipeline.pk, {})
+        if name in cache:
+            return cache[name]
         key = fold(name)
-        stages = self.stages[pipeline.pk]
-        for stage in stages:
-            if fold(stage.name) == key:
-                return stage
-        for kind in (StageKind.WON, StageKind.LOST):
-            if key == kind:
-                return self.stage_of_kind(pipeline, kind)
-        return None
+        found = next((s for s in self.stages[pipeline.pk] if fold(s.name) == key), None)
+        if found is None and key in (StageKind.WON, StageKind.LOST):
+            found = self.stage_of_kind(pipeline, key)
+        cache[name] = found
+        return found
 
     def stage_of_kind(self, pipeline: Pipeline, kind: str) -> Stage | None:
         return next((s for s in self.stages[pipeline.pk] if s.kind == kind), None)
@@ -772,6 +796,9 @@ class Importer:
         result.total_rows = sum(len(t.rows) for t in self.tables)
         try:
             with transaction.atomic():
+                if connection.vendor == "sqlite":  # index pages of big tables stay in memory
+                    with connection.cursor() as cursor:
+                        cursor.execute("PRAGMA cache_size = -131072")
                 self.progress("reading", 0, 1)
                 records = self.parse()
                 self.progress("reading", 1, 1)
@@ -1275,11 +1302,15 @@ class Importer:
         if not rec.has("account"):
             return None
         name = rec.get("account")
+        pk = lk.account_refs.get(name)
+        if pk is not None:
+            return pk
         dom = domain_from(name) if "." in name and " " not in name else ""
         pk = (lk.account_by_domain.get(dom) if dom else None) or lk.account_by_name.get(
             normalize_name(name)
         )
         if pk is not None:
+            lk.account_refs[name] = pk
             return pk
         if owner is None:
             owner = self.actor
@@ -1303,6 +1334,7 @@ class Importer:
             updated_by_id=self.actor_id,
         )
         lk.index_account(account.pk, account.name, "", owner.pk)
+        lk.account_refs[name] = account.pk
         self.count("accounts", "created")
         self.report.setdefault("accounts", []).append(account.name)
         return account.pk
