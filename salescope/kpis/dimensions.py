@@ -50,7 +50,7 @@ class Dimension:
             if text == NONE_VALUE:
                 values.append(None)
             elif self.integer:
-                if not text.isdigit() or len(text) > 18:
+                if not (text.isascii() and text.isdigit()) or len(text) > 18:
                     raise ValidationError(
                         {
                             f"filter.{self.key}": [

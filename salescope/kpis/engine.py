@@ -142,7 +142,6 @@ def check_query(query: KpiQuery) -> Kpi:
             ]
     periods.check_compare(query.compare)
     for key in query.filters:
-        dims.get(key) if key in dims.DIMENSION_KEYS else None
         if key not in kpi.dimensions:
             errors[f"filter.{key}"] = [
                 _("%(kpi)s cannot be filtered by %(dimension)s; use one of %(allowed)s.")
@@ -151,7 +150,9 @@ def check_query(query: KpiQuery) -> Kpi:
     if query.currency is not None:
         from salescope.org.models import Currency
 
-        if not Currency.objects.filter(code=query.currency).exists():
+        code = str(query.currency)
+        valid = len(code) == 3 and code.isascii() and code.isalpha()
+        if not valid or not Currency.objects.filter(code=code).exists():
             errors["currency"] = [_("Unknown currency %(code)r.") % {"code": query.currency}]
     if errors:
         raise ValidationError(errors)
