@@ -470,18 +470,27 @@ def field_for_header(header: str, entity: str) -> str | None:
     return _index(entity).exact.get(_compact(normalise_header(header)))
 
 
+# Per-stage columns (HubSpot "Date entered “Won (Sales Pipeline)”") belong to the mapping's
+# stage_dates, never to a field.
+_STAGE_DATE_COLUMN = re.compile(
+    r"^(date entered|date exited|latest time in|cumulative time in|time in) "
+)
+
+
 def _overlap(header: frozenset[str], synonym: frozenset[str]) -> float:
-    shared = header & synonym
-    if not shared or shared <= _GENERIC:
+    """How much of the header a synonym explains when the header contains all of it."""
+    if not synonym or not synonym <= header or synonym <= _GENERIC:
         return 0.0
-    return len(shared) / len(header | synonym)
+    generic = len(synonym & _GENERIC)  # "name", "date" ... say less than the other words
+    return (len(synonym) - generic / 2) / len(header)
 
 
 def suggest_mapping(headers: Sequence[str], entity: str) -> dict[str, str]:
     """Column header → canonical field for the columns recognised (others are left out).
 
-    Exact synonyms win over token overlap (at least half the words shared); among equals the
-    earlier column wins; every field is proposed at most once."""
+    An exact synonym wins; otherwise a header containing every word of a synonym, when those
+    words are at least half of the header's and no other field fits as well. Among equals
+    the earlier column wins; every field is proposed at most once."""
     index = _index(entity)
     candidates: list[tuple[float, int, str, str]] = []
     for position, header in enumerate(headers):
@@ -492,11 +501,17 @@ def suggest_mapping(headers: Sequence[str], entity: str) -> dict[str, str]:
         if field is not None:
             candidates.append((2.0, -position, header, field))
             continue
+        if _STAGE_DATE_COLUMN.match(normalised):
+            continue
         words = _tokens(normalised)
-        for field, synonyms in index.tokens.items():
-            score = max((_overlap(words, synonym) for synonym in synonyms), default=0.0)
-            if score >= 0.5:
-                candidates.append((score, -position, header, field))
+        scores = {
+            field: max((_overlap(words, synonym) for synonym in synonyms), default=0.0)
+            for field, synonyms in index.tokens.items()
+        }
+        top = max(scores.values(), default=0.0)
+        best = [field for field, score in scores.items() if score == top]
+        if top >= 0.5 and len(best) == 1:
+            candidates.append((top, -position, header, best[0]))
     candidates.sort(reverse=True)
     mapping: dict[str, str] = {}
     used: set[str] = set()

@@ -534,13 +534,37 @@ def detect_delimiter(text: str) -> str:
         if truncated and len(records) > 2:
             records = records[:-1]  # possibly cut in the middle
         if not records:
+            # nothing but this delimiter, quotes and blanks: it is the delimiter of an empty
+            # table (still less likely than any split into several columns)
+            score: tuple[Any, ...] = (False, True, 1.5, 0, delimiter == hint, -rank)
+            if best is None or score > best:
+                best, chosen = score, delimiter
             continue
         width = len(records[0])
         consistent = sum(1 for record in records if len(record) == width) / len(records)
-        score = (width > 1, round(consistent, 3), width, delimiter == hint, -rank)
+        score = (
+            width > 1,
+            _quotes_balanced(sample, delimiter, truncated=truncated),
+            round(consistent, 3),
+            width,
+            delimiter == hint,
+            -rank,
+        )
         if best is None or score > best:
             best, chosen = score, delimiter
     return chosen
+
+
+def _quotes_balanced(sample: str, delimiter: str, *, truncated: bool) -> bool:
+    """Whether every quoted field closes right before a delimiter or a line end: with the
+    wrong delimiter, quoted fields of the right one are followed by other characters."""
+    reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for _record in reader:
+            pass
+    except csv.Error as exc:
+        return truncated and "end of data" in str(exc)
+    return True
 
 
 def _read_csv(name: str, data: bytes, *, limits: Limits) -> Table:

@@ -495,18 +495,21 @@ def _split_number(text: str) -> tuple[str, bool, str | None, bool]:
     negative = False
     currency: str | None = None
     percent = False
+    signed = False
     if core.startswith("(") and core.endswith(")"):
-        negative, core = True, core[1:-1].strip()
+        negative, signed, core = True, True, core[1:-1].strip()
     for _round in range(4):
         before = core
         if core.endswith("%"):
             percent, core = True, core[:-1].rstrip()
-        if core[:1] in ("-", "−", "+"):
-            if core[0] != "+":
-                negative = not negative
-            core = core[1:].lstrip()
-        elif core[-1:] in ("-", "−"):
-            negative, core = not negative, core[:-1].rstrip()
+        if core[:1] in ("-", "−", "+") or core[-1:] in ("-", "−"):
+            if signed:
+                raise _not_number(text)
+            signed = True
+            if core[0] in ("-", "−", "+"):
+                negative, core = negative or core[0] != "+", core[1:].lstrip()
+            else:
+                negative, core = True, core[:-1].rstrip()
         if currency is None:
             match = _LEADING_CURRENCY.match(core)
             if match:
@@ -617,19 +620,24 @@ def detect_decimal_style(values: Iterable[object], *, default: str = "point") ->
 
 
 def parse_int(value: object, style: str = "auto") -> int:
-    """A whole number ("1.234" and "1,234" are 1234 in auto style; "12%" is 12)."""
+    """A whole number ("1.234", "1,234" and "1 234" are 1234 in auto style; "12%" is 12)."""
     if isinstance(value, bool):
         raise _not_number(value)
     if isinstance(value, int):
         return value
     if isinstance(value, str) and style == "auto" and not _blank(value):
+        # "1.000" and "1,000" are both a thousand: a whole number is never written with a
+        # decimal part of three zeros, so the thousands reading wins
+        readings = []
         for candidate in DECIMAL_STYLES:
             try:
                 number = parse_decimal(value, candidate).value
             except ValueError:
                 continue
             if number == number.to_integral_value():
-                return int(number)
+                readings.append(int(number))
+        if readings:
+            return max(readings, key=abs)
     number = parse_decimal(value, style).value
     if number != number.to_integral_value():
         raise ValueError(_("%(value)s is not a whole number.") % {"value": _show(value)})
