@@ -1,7 +1,20 @@
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
+
+from salescope.imports import views
 
 app_name = "imports"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("history/", views.history, name="history"),
+    path("<uuid:job_id>/", views.job, name="job"),
+    path("<uuid:job_id>/mapping/", views.mapping, name="mapping"),
+    path("<uuid:job_id>/preview/", views.preview, name="preview"),
+    path("<uuid:job_id>/check/", views.review, name="review"),
+    path("<uuid:job_id>/reupload/", views.reupload, name="reupload"),
+    path("<uuid:job_id>/run/", views.run, name="run"),
+    path("<uuid:job_id>/progress/", views.progress_fragment, name="progress"),
+    path("<uuid:job_id>/errors.csv", views.errors_csv, name="errors_csv"),
+]
