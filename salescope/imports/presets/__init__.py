@@ -93,3 +93,7 @@ def apply_hooks(name: str | None, tables: list[Table]) -> list[Table]:
     if name and name in _HOOKS:
         return _HOOKS[name](tables)
     return tables
+
+
+# Presets whose TOML is not enough register their hooks when imported.
+from salescope.imports.presets import hooks_odoo, hooks_salesforce  # noqa: E402, F401
