@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from django.utils.translation import gettext as _
+
 __all__ = [
     "CANONICAL_FIELDS",
     "ENTITIES",
@@ -454,7 +456,10 @@ class _Index:
 @cache
 def _index(entity: str) -> _Index:
     if entity not in SYNONYMS:
-        raise ValueError(f"Unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}.")
+        raise ValueError(
+            _("Unknown entity %(entity)s; expected one of %(entities)s.")
+            % {"entity": repr(entity), "entities": ", ".join(ENTITIES)}
+        )
     exact: dict[str, str] = {}
     tokens: dict[str, tuple[frozenset[str], ...]] = {}
     for field, variants in SYNONYMS[entity].items():

@@ -16,6 +16,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -540,8 +541,9 @@ def detect_delimiter(text: str) -> str:
             if best is None or score > best:
                 best, chosen = score, delimiter
             continue
-        width = len(records[0])
-        consistent = sum(1 for record in records if len(record) == width) / len(records)
+        lengths = Counter(len(record) for record in records)
+        width = max(lengths, key=lambda n: (lengths[n], n))  # the usual record length
+        consistent = lengths[width] / len(records)
         score = (
             width > 1,
             _quotes_balanced(sample, delimiter, truncated=truncated),
@@ -637,6 +639,9 @@ def _header_text(value: object) -> str:
     return " ".join(str(value).split())
 
 
+_MAX_PREAMBLE = 5
+
+
 class _TableBuilder:
     """Collects the header and the rows of one table and checks the structural limits."""
 
@@ -650,6 +655,7 @@ class _TableBuilder:
         self.width = 0
         self.rows: list[list[object]] = []
         self.lines: list[int] = []
+        self.pending: list[tuple[int, list[object]]] = []
 
     def _where(self, number: int) -> str:
         if self.unit == "row":
@@ -689,8 +695,18 @@ class _TableBuilder:
 
     def add(self, number: int, cells: list[object]) -> None:
         if self.headers is None:
-            self._set_headers(number, cells)
-            return
+            # A report title or filter line above the header ("Deals won, Q1") has one value;
+            # the header after it has several. A table of one column has only such rows.
+            filled = sum(cell is not None for cell in cells)
+            if filled <= 1 and len(self.pending) < _MAX_PREAMBLE:
+                self.pending.append((number, cells))
+                return
+            if filled <= 1:
+                self._flush_pending()
+            else:
+                self.pending.clear()
+                self._set_headers(number, cells)
+                return
         width = self.width
         if len(cells) > width:
             raise ImportFileError(
@@ -756,7 +772,18 @@ class _TableBuilder:
             return _("column %(letter)s") % {"letter": self.letters(index + 1)}
         return _("column %(number)s") % {"number": index + 1}
 
+    def _flush_pending(self) -> None:
+        """No header with several columns came: the first held row is the header."""
+        pending, self.pending = self.pending, []
+        for number, cells in pending:
+            if self.headers is None:
+                self._set_headers(number, cells)
+            else:
+                self.add(number, cells)
+
     def build(self) -> Table | None:
+        if self.headers is None and self.pending:
+            self._flush_pending()
         if self.headers is None:
             return None
         headers, rows = self.headers, self.rows

@@ -533,9 +533,39 @@ def test_a_100k_row_csv_reads_quickly() -> None:
     header = "opportunity_id;sales_agent;product;account;deal_stage;engage_date;close_date;value\n"
     line = "1C1I7A6R;Moses Frase;GTX Plus Basic;Cancity;Won;20.10.2016;01.03.2017;1.054,00\n"
     data = (header + line * 100_000).encode("utf-8-sig")
-    started = time.perf_counter()
+    # CPU time, not wall time: the test must not fail because other processes share the CPU
+    started = time.process_time()
     table = one("big.csv", data)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert len(table.rows) == 100_000
     assert table.row_number(99_999) == 100_001
     assert elapsed < 2.0, f"reading took {elapsed:.2f} s"
+
+
+# --- report titles above the header -------------------------------------------------------------
+
+
+def test_title_lines_above_the_header_are_skipped() -> None:
+    data = b"Deals won in Q1\nExported 2024-04-01\n\nName;Amount\nAcme;12\nBeta;13\n"
+    table = one("report.csv", data)
+    assert table.delimiter == ";"
+    assert table.headers == ["Name", "Amount"]
+    assert table.rows == [["Acme", "12"], ["Beta", "13"]]
+    assert table.row_number(0) == 5
+
+
+def test_title_rows_above_the_header_in_a_workbook() -> None:
+    data = xlsx({"Report": [["Opportunities"], [None], ["Name", "Stage"], ["Acme", "Won"]]})
+    table = one("r.xlsx", data)
+    assert table.headers == ["Name", "Stage"]
+    assert table.rows == [["Acme", "Won"]]
+    assert table.row_number(0) == 4
+
+
+@pytest.mark.parametrize("rows", [2, 6, 12])
+def test_single_column_tables_keep_their_first_row_as_header(rows: int) -> None:
+    data = b"Name\n" + b"".join(b"n%d\n" % i for i in range(rows))
+    table = one("x.csv", data)
+    assert table.headers == ["Name"]
+    assert table.rows == [[f"n{i}"] for i in range(rows)]
+    assert table.row_number(rows - 1) == rows + 1
