@@ -229,6 +229,7 @@ class _Parser:
                 if stage:
                     self.date_columns.append((i, header, stage))
         self.fields = {f for _i, _h, f in self.mapped}
+        self.field_columns = {f: h for _i, h, f in self.mapped}
         self.formats: dict[int, str] = {}
         self.folded_maps: dict[str, dict[str, Any]] = {}
         self.styles: dict[int, str] = {}
@@ -396,7 +397,7 @@ class _Parser:
         for i, row in enumerate(self.table.rows):
             values: dict[str, Any] = {}
             raw_values: dict[str, Any] = {}
-            columns: dict[str, str] = {}
+            columns = self.field_columns
             bad = False
             for index, header, target in self.mapped:
                 raw = row[index] if index < len(row) else None
@@ -405,7 +406,6 @@ class _Parser:
                 raw = self._mapped_value(target, raw)
                 if raw is None or raw == "":
                     continue
-                columns[target] = header
                 raw_values[target] = raw
                 try:
                     values[target] = self.convert(target, raw, index)
