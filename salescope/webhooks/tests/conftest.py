@@ -72,6 +72,17 @@ class Receiver:
         self.answers.extend(answers)
 
 
+@pytest.fixture(autouse=True)
+def _tasks_run_immediately(settings: Any) -> None:
+    """Tasks run in-process here, whichever backend the environment configured."""
+    settings.TASKS = {
+        "default": {
+            "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default"],
+        }
+    }
+
+
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     r = Receiver()
