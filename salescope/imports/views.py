@@ -10,6 +10,7 @@ import datetime as dt
 import glob
 import hashlib
 import json
+import zoneinfo
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import wraps
@@ -278,10 +279,12 @@ def _parse_sample(
             return Sample(raw=raw, parsed=formatting.date(V.parse_date(value, fmt)))
         if kind == "datetime":
             moment = V.parse_datetime(value, fmt, tz)
-            return Sample(raw=raw, parsed=formatting.date(moment) + moment.strftime(" %H:%M"))
+            local = moment.astimezone(zoneinfo.ZoneInfo(tz))
+            clock_time = "" if local.time() == dt.time(0, 0) else local.strftime(" %H:%M")
+            return Sample(raw=raw, parsed=formatting.date(local.date()) + clock_time)
         if kind == "decimal":
             number = V.parse_decimal(value, style)
-            shown = formatting.number(number.value)
+            shown = formatting.number(number.value, digits=2)
             return Sample(
                 raw=raw, parsed=f"{shown} {number.currency}" if number.currency else shown
             )
@@ -464,9 +467,13 @@ def _table_views(
                 column.question = form[question_name]
                 column.examples = _date_examples(raw_values, form.fields[question_name])
             elif kind in ("date", "datetime") and raw_values:
-                column.note = str(DATE_FORMAT_LABELS.get(fmt, fmt))
+                column.note = _("Read as: %(format)s") % {
+                    "format": DATE_FORMAT_LABELS.get(fmt, fmt)
+                }
             elif kind in ("decimal", "int") and raw_values and chosen["decimal"] == "auto":
-                column.note = str(DECIMAL_LABELS.get(style, style))
+                column.note = _("Recognised: %(style)s") % {
+                    "style": DECIMAL_LABELS.get(style, style)
+                }
             columns.append(column)
         present = {c.target for c in columns if c.target != IGNORE}
         present |= {k for k in ("owner", "pipeline", "currency") if chosen[k]}
@@ -688,9 +695,12 @@ def _checked(job: ImportJob) -> bool:
 
 def _result_context(job: ImportJob) -> dict[str, Any]:
     summary = job.summary or {}
+    order = list(ENTITY_LABELS)
     rows = [
         {"entity": entity, "label": ENTITY_LABELS.get(entity, entity), **counts}
-        for entity, counts in summary.items()
+        for entity, counts in sorted(
+            summary.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99
+        )
     ]
     errors = selectors.job_errors(job)
     error_count = errors.count()
@@ -708,7 +718,7 @@ def _result_context(job: ImportJob) -> dict[str, Any]:
         "error_count": error_count,
         "more_errors": max(0, error_count - ERRORS_SHOWN),
         "references": references,
-        "valid_rows": max(0, totals["created"] + totals["updated"] + totals["unchanged"]),
+        "valid_rows": max(0, job.total_rows - errors.values("table", "row").distinct().count()),
         "has_deals": "opportunities" in summary or "history" in summary,
     }
 

@@ -226,7 +226,7 @@ def test_dry_run_shows_counts_and_writes_nothing(admin_client: Client) -> None:
     assert job.mapping["tables"][0]["date_formats"] == {"Erstellt am": "dmy"}
     html = admin_client.get(response["Location"]).content.decode()
     assert "Everything can be imported." in html
-    assert re.search(r'class="num created">3<', html)
+    assert re.search(r'class="num created some">3<', html)
     assert "Import now" in html
 
 
@@ -240,6 +240,7 @@ def test_rejected_rows_are_listed_with_row_column_value_and_message(admin_client
     assert re.search(r'<td class="num">4</td>\s*<td>Betrag</td>', html)
     assert reverse("imports:errors_csv", args=[job.pk]) in html
     assert 'name="skip_invalid"' in html
+    assert "Import the 2 good rows" in html
     csv_text = admin_client.get(reverse("imports:errors_csv", args=[job.pk])).content.decode(
         "utf-8-sig"
     )
