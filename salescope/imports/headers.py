@@ -320,8 +320,8 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
     },
     "history": {
         "opportunity_external_id": [
-            "opportunity id", "deal id", "opportunity external id", "id", "record id",
-            "chancen-id", "id opportunité", "verkoopkans-id",
+            "opportunity id", "deal id", "opportunity external id", "opportunity record id",
+            "deal record id", "chancen-id", "id opportunité", "verkoopkans-id",
         ],
         "opportunity": ["opportunity", "opportunity name", "deal", "deal name",
                         "verkaufschance", "opportunité", "affaire", "verkoopkans"],
@@ -337,11 +337,12 @@ SYNONYMS: dict[str, dict[str, list[str]]] = {
             "occurred at", "date", "changed at", "change date", "edit date", "timestamp",
             "last modified", "last modified date", "modified date", "datum", "geändert am",
             "änderungsdatum", "zeitpunkt", "date de modification", "modifié le",
-            "gewijzigd op", "wijzigingsdatum",
+            "gewijzigd op", "wijzigingsdatum", "created date", "created", "created at",
         ],
         "actor": [
             "actor", "changed by", "modified by", "last modified by", "edited by", "user",
-            "geändert von", "bearbeiter", "modifié par", "gewijzigd door",
+            "created by", "created by id", "geändert von", "bearbeiter", "modifié par",
+            "gewijzigd door",
         ],
     },
     "activities": {
@@ -476,9 +477,9 @@ def field_for_header(header: str, entity: str) -> str | None:
 
 
 # Per-stage columns (HubSpot "Date entered “Won (Sales Pipeline)”") belong to the mapping's
-# stage_dates, never to a field.
-_STAGE_DATE_COLUMN = re.compile(
-    r"^(date entered|date exited|latest time in|cumulative time in|time in) "
+# stage_dates, and yes/no flags ("IsClosed", "IsWon") to no field: exact synonyms only.
+_NO_OVERLAP = re.compile(
+    r"^(date entered|date exited|latest time in|cumulative time in|time in|is) "
 )
 
 
@@ -506,7 +507,7 @@ def suggest_mapping(headers: Sequence[str], entity: str) -> dict[str, str]:
         if field is not None:
             candidates.append((2.0, -position, header, field))
             continue
-        if _STAGE_DATE_COLUMN.match(normalised):
+        if _NO_OVERLAP.match(normalised):
             continue
         words = _tokens(normalised)
         scores = {

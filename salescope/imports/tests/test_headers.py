@@ -222,3 +222,33 @@ def test_unknown_entity() -> None:
 
 def test_blank_and_unknown_headers_are_left_out() -> None:
     assert suggest_mapping(["", "  ", "Lieblingsfarbe"], "contacts") == {}
+
+
+def test_salesforce_api_name_exports() -> None:
+    headers = ["Id", "Name", "AccountId", "StageName", "Amount", "CurrencyIsoCode",
+               "CloseDate", "CreatedDate", "OwnerId", "Owner.Name", "IsWon", "IsClosed",
+               "LeadSource"]  # fmt: skip
+    assert suggest_mapping(headers, "opportunities") == {
+        "Id": "external_id",
+        "Name": "name",
+        "AccountId": "account_external_id",
+        "StageName": "stage",
+        "Amount": "amount",
+        "CurrencyIsoCode": "currency",
+        "CloseDate": "expected_close",
+        "CreatedDate": "created_at",
+        "Owner.Name": "owner",
+        "LeadSource": "source",
+    }
+    history = ["Id", "OpportunityId", "StageName", "Amount", "Probability", "CloseDate",
+               "CreatedById", "CreatedDate"]  # fmt: skip
+    assert guess_entity(history) == "history"
+    assert suggest_mapping(history, "history") == {
+        "OpportunityId": "opportunity_external_id",
+        "StageName": "stage",
+        "Amount": "amount",
+        "Probability": "probability",
+        "CloseDate": "expected_close",
+        "CreatedById": "actor",
+        "CreatedDate": "occurred_at",
+    }
