@@ -275,3 +275,16 @@ def days_since(moment: dt.datetime | None) -> int | None:
     if moment is None:
         return None
     return (clock.now() - moment).days
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """A back-office view that only shows records managed elsewhere (screens, services)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
