@@ -715,6 +715,7 @@ def import_opportunities(imp: Importer, records: list[Record], history: list[Rec
     lk.load_accounts()
     deals = _Deals(imp)
     records = imp.duplicate_check(records, "external_id", "opportunities")
+    imp.prefetch_accounts(records)
     total = len(records)
     imp.progress("opportunities", 0, total)
     systems = {r.spec.system for r in records} | {h.spec.system for h in history}
