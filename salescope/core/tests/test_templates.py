@@ -54,12 +54,25 @@ def test_templates_were_found():
     assert len(TEMPLATES) > 20
 
 
+def _import_job(org_setup: Any) -> dict[str, Any]:
+    """An uploaded import job: what every import page is about."""
+    from salescope.imports.services import create_job
+
+    job = create_job(actor=org_setup.admin, files=[("deals.csv", b"Name,Amount\nRetrofit,100\n")])
+    return {"job": job, "table": {"index": 0, "name": "deals.csv", "rows": 1, "sample": []}}
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_template_renders_with_a_minimal_context(name: str, context: dict[str, Any]) -> None:
+def test_template_renders_with_a_minimal_context(
+    name: str, context: dict[str, Any], org_setup: Any
+) -> None:
     request = RequestFactory().get("/")
     request.user = context["user"]
     request.session = {}  # type: ignore[assignment]
-    html = get_template(name).render({**context, **_extra(name), "request": request}, request)
+    extra = _import_job(org_setup) if name.startswith("imports/") else {}
+    html = get_template(name).render(
+        {**context, **_extra(name), **extra, "request": request}, request
+    )
     assert isinstance(html, str)
 
 
