@@ -61,7 +61,8 @@ MAX_FILENAME = 255
 MIN_MOMENT = dt.datetime(1990, 1, 1, tzinfo=dt.UTC)
 MAX_MOMENT = dt.datetime(2101, 1, 1, tzinfo=dt.UTC)
 
-#: Sent after commit of :func:`complete_activity` with ``activity`` and ``actor``.
+#: Sent after commit with ``activity`` and ``actor`` when an activity becomes done: by
+#: :func:`complete_activity`, or by :func:`create_activity` logging one as already done.
 activity_completed = django.dispatch.Signal()
 
 ACTIVITY_FIELDS = frozenset(
@@ -359,6 +360,12 @@ def _check_done_at(value: Any, field: str = "done_at") -> dt.datetime:
 # --- activities ----------------------------------------------------------------------------
 
 
+def _announce_done(act: Activity, actor: User | None) -> None:
+    transaction.on_commit(
+        lambda: activity_completed.send(sender=Activity, activity=act, actor=actor)
+    )
+
+
 @transaction.atomic
 def create_activity(
     *,
@@ -421,6 +428,8 @@ def create_activity(
     act.save()
     if values["contacts"]:
         act.contacts.set(values["contacts"])
+    if finished is not None:
+        _announce_done(act, actor)
     return act
 
 
@@ -555,9 +564,7 @@ def complete_activity(
     if text:
         act.outcome = text
     act = _save(act, actor)
-    transaction.on_commit(
-        lambda: activity_completed.send(sender=Activity, activity=act, actor=actor)
-    )
+    _announce_done(act, actor)
     return act
 
 

@@ -166,6 +166,30 @@ def test_activity_done(
     assert body["data"]["actor"]["username"] == "rep"
 
 
+def test_an_activity_logged_as_done_is_announced(
+    org_setup: Any, receiver: Receiver, frozen_now: dt.datetime, django_capture_on_commit_callbacks
+) -> None:
+    from salescope.activities.services import create_activity
+    from salescope.testing.factories import ActivityTypeFactory
+
+    s = org_setup
+    subscribe(s.admin, receiver.url, ["activity.done"])
+    call = ActivityTypeFactory(code="call", name="Call")
+    with django_capture_on_commit_callbacks(execute=True):
+        create_activity(
+            actor=s.rep,
+            activity_type=call,
+            subject="Logged call",
+            done=True,
+            duration_minutes=10,
+        )
+        create_activity(actor=s.rep, activity_type=call, subject="Planned")
+    (body,) = bodies(receiver)
+    assert body["type"] == "activity.done"
+    assert body["data"]["activity"]["subject"] == "Logged call"
+    assert body["data"]["activity"]["done_at"] == frozen_now.isoformat()
+
+
 def test_a_failed_activity_completion_sends_nothing(
     org_setup: Any, receiver: Receiver, django_capture_on_commit_callbacks
 ) -> None:
