@@ -144,6 +144,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 SALESCOPE_MAX_ATTACHMENT_BYTES = int(
     os.environ.get("SALESCOPE_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
 )
+# Import limits (see docs/imports.md): upload size, cell size, columns, files in a ZIP.
+SALESCOPE_IMPORT_MAX_BYTES = int(os.environ.get("SALESCOPE_IMPORT_MAX_BYTES", 200 * 1024 * 1024))
+SALESCOPE_IMPORT_MAX_CELL_CHARS = int(os.environ.get("SALESCOPE_IMPORT_MAX_CELL_CHARS", 32767))
+SALESCOPE_IMPORT_MAX_COLUMNS = int(os.environ.get("SALESCOPE_IMPORT_MAX_COLUMNS", 500))
+SALESCOPE_IMPORT_MAX_FILES = int(os.environ.get("SALESCOPE_IMPORT_MAX_FILES", 100))
 
 # Background work (imports, webhook deliveries, scheduled snapshots) goes through the task
 # library: the database backend in the demo and in production (``salescope serve`` starts a

@@ -13,8 +13,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
-from salescope.imports.reading import DEFAULT_LIMITS, read_tables
+from salescope.imports.reading import Limits, read_tables
 
 MAX_UPLOAD_FILES = 20
 MAX_MAPPING_NAME = 120
@@ -109,7 +110,7 @@ def check_uploads(files: list[UploadedFile]) -> list[UploadedFile]:
             _("Please upload at most %(max)d files at once, or put them in one ZIP file.")
             % {"max": MAX_UPLOAD_FILES}
         )
-    limit = DEFAULT_LIMITS.max_bytes
+    limit = Limits.from_settings().max_bytes
     too_big = [f for f in files if (f.size or 0) > limit]
     if too_big:
         raise forms.ValidationError(
@@ -160,6 +161,18 @@ ENTITY_LABELS: dict[str, Any] = {
     "history": _("Deal history (stage changes)"),
     "users": _("Users (sales team)"),
     "products": _("Products"),
+}
+
+#: The same kinds of records inside a sentence ("Importing deals…"): German keeps capitals.
+ENTITY_IN_SENTENCE: dict[str, Any] = {
+    "opportunities": pgettext_lazy("imported records in a sentence", "deals"),
+    "accounts": pgettext_lazy("imported records in a sentence", "accounts"),
+    "contacts": pgettext_lazy("imported records in a sentence", "contacts"),
+    "leads": pgettext_lazy("imported records in a sentence", "leads"),
+    "activities": pgettext_lazy("imported records in a sentence", "activities"),
+    "history": pgettext_lazy("imported records in a sentence", "deal history"),
+    "users": pgettext_lazy("imported records in a sentence", "users"),
+    "products": pgettext_lazy("imported records in a sentence", "products"),
 }
 
 FIELD_LABELS: dict[str, Any] = {

@@ -34,6 +34,7 @@ from salescope.imports import values as V
 from salescope.imports.forms import (
     DATE_FORMAT_LABELS,
     DECIMAL_LABELS,
+    ENTITY_IN_SENTENCE,
     ENTITY_LABELS,
     IGNORE,
     MappingForm,
@@ -45,7 +46,7 @@ from salescope.imports.forms import (
 )
 from salescope.imports.mapping import FIELD_KINDS, FIELDS, REQUIRED, MappingSpec, TableSpec
 from salescope.imports.models import ImportJob, JobStatus
-from salescope.imports.reading import DEFAULT_LIMITS
+from salescope.imports.reading import Limits
 from salescope.imports.tasks import enqueue_import
 from salescope.org.models import Role, User
 
@@ -168,7 +169,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "form": form,
             "saved_mappings": mappings,
             "recent": [_job_row(j) for j in recent],
-            "max_size": megabytes(DEFAULT_LIMITS.max_bytes),
+            "max_size": megabytes(Limits.from_settings().max_bytes),
         },
         status=400 if form.errors else 200,
     )
@@ -525,8 +526,9 @@ def _detected(analysis: services.Analysis, views: Sequence[TableView]) -> dict[s
         return None
     kinds = []
     for view in views:
-        if view.entity and view.entity_label.lower() not in kinds:
-            kinds.append(view.entity_label.lower())
+        noun = str(ENTITY_IN_SENTENCE.get(view.entity, view.entity_label)) if view.entity else ""
+        if noun and noun not in kinds:
+            kinds.append(noun)
     if len(kinds) > 1:
         what = _("%(first)s and %(last)s") % {"first": ", ".join(kinds[:-1]), "last": kinds[-1]}
     else:
@@ -809,7 +811,7 @@ def _progress_context(job: ImportJob) -> dict[str, Any]:
         )
     elif phase in ENTITY_LABELS:
         text = _("Importing %(what)s… %(done)s of %(total)s") % {
-            "what": str(ENTITY_LABELS[phase]).lower(),
+            "what": str(ENTITY_IN_SENTENCE.get(phase, ENTITY_LABELS[phase])),
             "done": formatting.number(done),
             "total": formatting.number(total),
         }

@@ -140,10 +140,8 @@ def test_empty_file_is_refused_by_name(admin_client: Client) -> None:
     assert not ImportJob.objects.exists()
 
 
-def test_too_large_file_is_refused_with_the_limit(admin_client: Client, monkeypatch: Any) -> None:
-    from salescope.imports import forms
-
-    monkeypatch.setattr(forms, "DEFAULT_LIMITS", forms.DEFAULT_LIMITS.__class__(max_bytes=10))
+def test_too_large_file_is_refused_with_the_limit(admin_client: Client, settings: Any) -> None:
+    settings.SALESCOPE_IMPORT_MAX_BYTES = 10
     response = admin_client.post(reverse("imports:index"), {"upload": [upload("big.csv", GERMAN)]})
     assert response.status_code == 400
     html = response.content.decode()
