@@ -6,9 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
-# (url name, label, who sees it: None = everyone logged in, "staff" = admins)
+# (url name, label, who sees it: None = everyone logged in, "staff" = admins, or the dotted
+# path of a predicate taking the user, e.g. the import permission check)
 NAV: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
     ("pipeline:board", _("Pipeline"), None),
@@ -19,7 +21,7 @@ NAV: list[tuple[str, Any, str | None]] = [
     ("reports", _("Reports"), None),
     ("kpis:analysis", _("Analysis"), None),
     ("leads:list", _("Leads"), None),
-    ("imports:index", _("Import"), "staff"),
+    ("imports:index", _("Import"), "salescope.imports.services.can_import"),
     ("customfields:list", _("Custom fields"), "staff"),
     ("webhooks:list", _("Webhooks"), "staff"),
     ("admin:index", _("Back office"), "staff"),
@@ -34,6 +36,8 @@ def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
     path = request.path
     for name, label, audience in NAV:
         if audience == "staff" and not user.is_staff:
+            continue
+        if audience not in (None, "staff") and not import_string(audience)(user):
             continue
         try:
             url = reverse(name)

@@ -1,0 +1,38 @@
+"""The main navigation shows each user the pages they may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import RequestFactory
+from django.urls import reverse
+
+from salescope.core.navigation import nav_items
+
+
+def _urls(user: Any) -> list[str]:
+    request = RequestFactory().get("/")
+    request.user = user
+    return [item["url"] for item in nav_items(request)]
+
+
+def test_import_is_offered_to_admins_and_managers_only(org_setup: Any) -> None:
+    s = org_setup
+    imports = reverse("imports:index")
+    assert imports in _urls(s.admin)
+    assert imports in _urls(s.manager)
+    assert imports not in _urls(s.rep)
+
+
+def test_back_office_and_webhooks_are_for_staff(org_setup: Any) -> None:
+    s = org_setup
+    for name in ("admin:index", "webhooks:list"):
+        assert reverse(name) not in _urls(s.manager)
+    assert s.admin.is_staff
+    assert reverse("webhooks:list") in _urls(s.admin)
+
+
+def test_every_user_gets_the_workspace(org_setup: Any) -> None:
+    for user in (org_setup.rep, org_setup.manager, org_setup.admin):
+        urls = _urls(user)
+        assert reverse("pipeline:board") in urls and reverse("leads:list") in urls
