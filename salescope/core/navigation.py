@@ -22,19 +22,27 @@ NAV: list[tuple[str, Any, str | None]] = [
     ("kpis:analysis", _("Analysis"), None),
     ("leads:list", _("Leads"), None),
     ("imports:index", _("Import"), "salescope.imports.services.can_import"),
+]
+
+# The settings pages, in the user menu (so the main bar keeps to the daily work).
+SETTINGS: list[tuple[str, Any, str | None]] = [
+    ("restapi:tokens", _("API tokens"), None),
     ("customfields:list", _("Custom fields"), "staff"),
     ("webhooks:list", _("Webhooks"), "staff"),
     ("admin:index", _("Back office"), "staff"),
 ]
 
 
-def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
+def nav_items(
+    request: HttpRequest, entries: list[tuple[str, Any, str | None]] | None = None
+) -> list[dict[str, Any]]:
+    """The entries of ``entries`` (default: the main navigation) this user may open."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
     items = []
     path = request.path
-    for name, label, audience in NAV:
+    for name, label, audience in NAV if entries is None else entries:
         if audience == "staff" and not user.is_staff:
             continue
         if audience not in (None, "staff") and not import_string(audience)(user):
@@ -46,3 +54,7 @@ def nav_items(request: HttpRequest) -> list[dict[str, Any]]:
         active = path == url if url == "/" else path.startswith(url)
         items.append({"url": url, "label": label, "active": active})
     return items
+
+
+def settings_items(request: HttpRequest) -> list[dict[str, Any]]:
+    return nav_items(request, SETTINGS)

@@ -7,6 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from salescope.core.admin_mixins import ReadOnlyAdmin
 from salescope.imports.models import ImportFile, ImportJob, ImportRowError, SavedMapping
 
 
@@ -43,3 +44,10 @@ class ImportRowErrorAdmin(_ReadOnly, admin.ModelAdmin):  # type: ignore[type-arg
 class SavedMappingAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("name", "created_by", "shared", "created_at")
     list_filter = ("shared",)
+
+
+@admin.register(ImportFile)
+class ImportFileAdmin(ReadOnlyAdmin):
+    list_display = ("name", "job", "size")
+    list_select_related = ("job",)
+    search_fields = ("name",)

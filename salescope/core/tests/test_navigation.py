@@ -7,7 +7,7 @@ from typing import Any
 from django.test import RequestFactory
 from django.urls import reverse
 
-from salescope.core.navigation import nav_items
+from salescope.core.navigation import nav_items, settings_items
 
 
 def _urls(user: Any) -> list[str]:
@@ -24,12 +24,20 @@ def test_import_is_offered_to_admins_and_managers_only(org_setup: Any) -> None:
     assert imports not in _urls(s.rep)
 
 
-def test_back_office_and_webhooks_are_for_staff(org_setup: Any) -> None:
+def _settings(user: Any) -> list[str]:
+    request = RequestFactory().get("/")
+    request.user = user
+    return [item["url"] for item in settings_items(request)]
+
+
+def test_settings_are_in_the_user_menu_and_staff_ones_for_staff(org_setup: Any) -> None:
     s = org_setup
-    for name in ("admin:index", "webhooks:list"):
-        assert reverse(name) not in _urls(s.manager)
+    staff_only = [reverse(n) for n in ("admin:index", "webhooks:list", "customfields:list")]
+    assert not set(staff_only) & set(_settings(s.manager))
+    assert reverse("restapi:tokens") in _settings(s.manager)
     assert s.admin.is_staff
-    assert reverse("webhooks:list") in _urls(s.admin)
+    assert set(staff_only) <= set(_settings(s.admin))
+    assert not set(staff_only) & set(_urls(s.admin))  # the main bar keeps to the daily work
 
 
 def test_every_user_gets_the_workspace(org_setup: Any) -> None:

@@ -25,7 +25,8 @@ def test_admin_creates_a_subscription_pings_it_and_sees_the_log(
     from playwright.sync_api import expect
 
     login(page, live_server.url, "admin", "a-Long-pass-123")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Webhooks").click()
+    page.locator(".usermenu summary").click()  # settings live in the user menu
+    page.locator(".usermenu").get_by_role("link", name="Webhooks").click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
     page.get_by_role("link", name="New subscription").click()
     page.get_by_label("Name").fill("Local receiver")
