@@ -161,7 +161,9 @@ def create_import(
 
     ``preset`` names a known export format (maven, salesforce, hubspot, pipedrive, odoo,
     salescope); ``mapping`` is a mapping spec as JSON (as in the mapping files of
-    ``salescope import``). Without either, the format is recognised from the headers."""
+    ``salescope import``). Without either, the format is recognised from the headers.
+    A full export (``salescope export --all``, recognised by its ``manifest.json``) is read
+    back as a whole, alone and by an administrator, into an empty instance."""
     services.require_import_permission(request.auth)
     try:
         uploads = check_uploads(list(files))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from salescope.core import clock
-from salescope.imports import presets
-from salescope.imports.engine import ImportResult, RowError
+from salescope.imports import native, presets
+from salescope.imports.engine import COUNT_KEYS, ImportResult, RowError
 from salescope.imports.engine import run_import as run_engine
 from salescope.imports.mapping import FIELD_KINDS, MappingSpec
 from salescope.imports.models import ImportFile, ImportJob, ImportRowError, JobStatus, SavedMapping
@@ -34,6 +35,9 @@ ProgressFn = Callable[[str, int, int], None]
 MAX_STORED_ERRORS = 10000
 SAMPLE_ROWS = 5
 FILE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".zip"})
+#: ``job.options["format"]`` of a job whose file is a full export (``salescope export --all``).
+NATIVE_FORMAT = native.FORMAT
+NATIVE_PRESET = "salescope"
 
 
 def can_import(actor: User | None) -> bool:
@@ -43,6 +47,31 @@ def can_import(actor: User | None) -> bool:
 def require_import_permission(actor: User | None) -> None:
     if not can_import(actor):
         raise PermissionDenied(_("Only administrators and sales managers may import data."))
+
+
+def is_native_job(job: ImportJob) -> bool:
+    """Is the job's file a Salescope full export (read back by ``native.import_archive``)?"""
+    return bool((job.options or {}).get("format") == NATIVE_FORMAT)
+
+
+def _native_upload(actor: User, files: Sequence[tuple[str, bytes]]) -> bool:
+    """Is the upload a full export? It is read back as a whole, alone and by an admin."""
+    archives = [name for name, data in files if native.is_native_archive(data)]
+    if not archives:
+        return False
+    if len(files) > 1:
+        raise ValidationError(
+            {
+                "files": _(
+                    "%(file)s is a full Salescope export; it is imported on its own. "
+                    "Upload it without other files."
+                )
+                % {"file": Path(archives[0]).name}
+            }
+        )
+    if not (actor.is_superuser or actor.role == Role.ADMIN):
+        raise PermissionDenied(_("Only administrators may import a full Salescope export."))
+    return True
 
 
 # --- jobs ---------------------------------------------------------------------------------
@@ -60,6 +89,11 @@ def create_job(
     require_import_permission(actor)
     if not files:
         raise ValidationError({"files": _("Choose at least one file to import.")})
+    options = dict(options or {})
+    if _native_upload(actor, files):
+        # Read back as written, like ``salescope import export.zip``: no preset or mapping.
+        preset, mapping = None, None
+        options["format"] = NATIVE_FORMAT
     if preset:
         presets.load_preset(preset)  # unknown preset: a clear error now, not at run time
     if mapping is not None:
@@ -67,9 +101,9 @@ def create_job(
     job = ImportJob.objects.create(
         created_by=actor,
         created_at=clock.now(),
-        preset=preset or "",
+        preset=NATIVE_PRESET if options.get("format") == NATIVE_FORMAT else preset or "",
         mapping=mapping or {},
-        options=options or {},
+        options=options,
     )
     for name, data in files:
         base = Path(name).name or "upload"
@@ -132,6 +166,11 @@ def analyse(*, job: ImportJob) -> Analysis:
     from salescope.imports import headers as header_rules
     from salescope.imports import values
 
+    if is_native_job(job):  # nothing to map: the archive is read back as it was written
+        if job.status == JobStatus.UPLOADED:
+            job.status = JobStatus.ANALYSED
+            job.save(update_fields=["status"])
+        return Analysis(tables=[], preset=NATIVE_PRESET, mapping=None)
     tables = _job_tables(job)
     preset = job.preset or presets.detect_preset(tables)
     spec: MappingSpec | None = None
@@ -199,6 +238,14 @@ def _store_errors(job: ImportJob, errors: Sequence[RowError]) -> None:
     )
 
 
+def _job_failed(job: ImportJob, exc: ValidationError) -> None:
+    job.status = JobStatus.FAILED
+    job.message = "; ".join(exc.messages)
+    job.finished_at = clock.now()
+    job.save(update_fields=["status", "message", "finished_at"])
+    _store_errors(job, [])
+
+
 def run_import(
     *,
     job: ImportJob,
@@ -215,25 +262,27 @@ def run_import(
     job.message = ""
     job.save(update_fields=["status", "started_at", "dry_run", "message"])
     try:
-        spec = MappingSpec.from_dict(job.mapping) if job.mapping else None
-        tables = _job_tables(job, sheet=_sheet_of(spec))
-        if spec is None:
-            spec = spec_for_job(job, tables)
-        tables = presets.apply_hooks(job.preset or None, tables)
-        result = run_engine(
-            tables=tables,
-            spec=spec,
-            actor=actor,
-            dry_run=dry_run,
-            skip_invalid=skip_invalid,
-            progress=progress,
-        )
+        if is_native_job(job):
+            result = _run_native(job=job, dry_run=dry_run, actor=actor, progress=progress)
+        else:
+            spec = MappingSpec.from_dict(job.mapping) if job.mapping else None
+            tables = _job_tables(job, sheet=_sheet_of(spec))
+            if spec is None:
+                spec = spec_for_job(job, tables)
+            tables = presets.apply_hooks(job.preset or None, tables)
+            result = run_engine(
+                tables=tables,
+                spec=spec,
+                actor=actor,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                progress=progress,
+            )
     except ValidationError as exc:
-        job.status = JobStatus.FAILED
-        job.message = "; ".join(exc.messages)
-        job.finished_at = clock.now()
-        job.save(update_fields=["status", "message", "finished_at"])
-        _store_errors(job, [])
+        _job_failed(job, exc)
+        raise
+    except PermissionDenied as exc:
+        _job_failed(job, ValidationError(str(exc)))
         raise
     job.summary = result.summary
     job.total_rows = result.total_rows
@@ -261,6 +310,30 @@ def run_import(
     if not dry_run:
         transaction.on_commit(lambda: import_finished.send(sender=ImportJob, job=job))
     return result
+
+
+def _run_native(
+    *, job: ImportJob, dry_run: bool, actor: User, progress: ProgressFn | None
+) -> ImportResult:
+    """A full export read back (``native.import_archive``, its own transaction), its row
+    counts per table in the summary shape of the engine (everything is created)."""
+    started = time.monotonic()
+    stored = job.files.get()
+    with stored.file.open("rb") as fh:
+        data = fh.read()
+    counts = native.import_archive(data, actor=actor, dry_run=dry_run, progress=progress)
+    summary = {
+        table: {**dict.fromkeys(COUNT_KEYS, 0), "created": count}
+        for table, count in counts.items()
+        if count
+    }
+    return ImportResult(
+        dry_run=dry_run,
+        written=not dry_run,
+        summary=summary,
+        total_rows=sum(counts.values()),
+        seconds=time.monotonic() - started,
+    )
 
 
 @transaction.atomic

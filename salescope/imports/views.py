@@ -155,10 +155,16 @@ def index(request: HttpRequest) -> HttpResponse:
                     preset=form.cleaned_data.get("preset") or None,
                     mapping=mapping,
                 )
+                if services.is_native_job(job):
+                    # A full export has nothing to match: straight to the check (dry run).
+                    services.run_import(job=job, dry_run=True, actor=user)
+                    return HttpResponseRedirect(reverse("imports:review", args=[job.pk]))
                 services.analyse(job=job)
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
+            except PermissionDenied as exc:
+                form.add_error(None, str(exc))
             else:
                 return HttpResponseRedirect(reverse("imports:mapping", args=[job.pk]))
     recent = selectors.visible_jobs(user).prefetch_related("files")[:5]
@@ -608,6 +614,15 @@ def mapping(request: HttpRequest, job_id: UUID) -> HttpResponse:
         job.status == JobStatus.SUCCEEDED and not job.dry_run
     ):
         return HttpResponseRedirect(reverse("imports:job", args=[job.pk]))
+    if services.is_native_job(job):
+        if _checked(job):
+            return HttpResponseRedirect(reverse("imports:review", args=[job.pk]))
+        return render(
+            request,
+            "imports/unreadable.html",
+            {"job": job, "problems": [job.message or _("The full export could not be read.")]},
+            status=422,
+        )
     try:
         analysis = _analysis(job)
     except ValidationError as exc:

@@ -242,3 +242,64 @@ def test_openapi_describes_the_resource(api: ApiClient) -> None:
     csv = paths["/api/v1/imports/{job_id}/errors.csv"]["get"]["responses"]["200"]
     assert "text/csv" in csv["content"]
     assert paths["/api/v1/imports"]["post"]["tags"] == ["imports"]
+
+
+# --- a full export (salescope export --all) -------------------------------------------------
+
+
+def upload_zip(client: ApiClient, data: bytes, **extra: Any) -> Any:
+    files = [SimpleUploadedFile("export.zip", data, content_type="application/zip")]
+    return client.client.post(
+        "/api/v1/imports", {"files": files, **extra}, headers=client._headers(None)
+    )
+
+
+def test_full_export_is_recognised_dry_run_then_run(org_setup: Any) -> None:
+    from salescope.imports.tests.test_views import full_export
+    from salescope.leads.models import Lead
+    from salescope.pipeline.models import Pipeline
+
+    data = full_export(org_setup)
+    api = ApiClient(org_setup.admin)
+    response = upload_zip(api, data, preset="maven")  # the archive wins, as on the CLI
+    assert response.status_code == 201, response.content
+    job = response.json()
+    assert job["preset"] == "salescope"
+    dry = api.post(f"/imports/{job['id']}/dry-run")
+    assert dry.status_code == 200, dry.content
+    body = dry.json()
+    assert body["job"]["dry_run"] is True and body["errors"] == []
+    summary = body["job"]["summary"]
+    assert summary["leads"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert summary["pipelines"]["created"] == 2
+    assert not Lead.objects.exists() and not Pipeline.objects.exists()
+    response = run(api, job["id"])
+    assert response.status_code == 202, response.content
+    status = api.get(f"/imports/{job['id']}").json()
+    assert status["status"] == "succeeded" and status["dry_run"] is False
+    assert status["summary"] == summary
+    assert Lead.objects.get().email == "archiv@example.de"
+    assert Pipeline.objects.count() == 2
+
+
+def test_full_export_dry_run_names_the_problem(api: ApiClient, org_setup: Any) -> None:
+    from salescope.imports import native
+    from salescope.leads.models import Lead
+
+    data = native.export_bytes(actor=org_setup.admin)  # this instance is not empty
+    job = upload_zip(api, data).json()
+    response = api.post(f"/imports/{job['id']}/dry-run")
+    assert response.status_code == 422
+    assert "empty instance" in json.dumps(response.json())
+    status = api.get(f"/imports/{job['id']}").json()
+    assert status["status"] == "failed" and "empty instance" in status["message"]
+    assert not Lead.objects.exists()
+
+
+def test_full_export_is_for_admins_only(org_setup: Any) -> None:
+    from salescope.imports import native
+
+    data = native.export_bytes(actor=org_setup.admin)
+    response = upload_zip(ApiClient(org_setup.manager), data)
+    assert response.status_code == 403
+    assert not ImportJob.objects.exists()

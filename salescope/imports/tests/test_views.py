@@ -509,3 +509,89 @@ def test_history_lists_jobs_with_counts(admin_client: Client) -> None:
     assert created >= 3
     assert f'<td class="num">{created}</td>' in html
     assert admin_client.get(reverse("imports:history") + "?page=abc").status_code == 200
+
+
+# --- a full export (salescope export --all) -------------------------------------------------
+
+
+def full_export(org: Any) -> bytes:
+    """A small company exported as a whole, then the instance emptied (the admin stays)."""
+    from salescope.imports import native
+    from salescope.imports.tests.test_native import _wipe
+    from salescope.leads.models import Lead
+
+    now = org.admin.date_joined
+    Lead.objects.create(
+        last_name="Archiv", email="archiv@example.de", created_at=now, updated_at=now
+    )
+    data = native.export_bytes(actor=org.admin)
+    _wipe(org.admin)
+    return data
+
+
+def zip_upload(data: bytes, name: str = "export.zip") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="application/zip")
+
+
+def test_full_export_is_recognised_checked_and_imported(
+    admin_client: Client, org_setup: Any
+) -> None:
+    from salescope.leads.models import Lead
+    from salescope.pipeline.models import Pipeline
+
+    data = full_export(org_setup)
+    response = admin_client.post(reverse("imports:index"), {"upload": [zip_upload(data)]})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    job = ImportJob.objects.get()
+    assert response["Location"] == reverse("imports:review", args=[job.pk])  # nothing to map
+    assert job.preset == "salescope" and job.options["format"] == "salescope-export"
+    assert job.status == JobStatus.ANALYSED and job.dry_run
+    assert job.summary["leads"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}
+    assert job.summary["pipelines"]["created"] == 2
+    assert not Lead.objects.exists() and not Pipeline.objects.exists()  # a dry run
+    html = admin_client.get(reverse("imports:review", args=[job.pk])).content.decode()
+    assert "leads" in html
+    # The mapping step has nothing to ask: it goes to the check.
+    response = admin_client.get(reverse("imports:mapping", args=[job.pk]))
+    assert response["Location"] == reverse("imports:review", args=[job.pk])
+    run(admin_client, job)
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and not job.dry_run
+    assert Lead.objects.get().email == "archiv@example.de"
+    assert Pipeline.objects.count() == 2
+    assert job.total_rows == sum(c["created"] for c in job.summary.values())
+    progress.clear_progress(job.pk)
+
+
+def test_full_export_into_an_instance_with_data_is_refused(
+    admin_client: Client, org_setup: Any
+) -> None:
+    from salescope.imports import native
+
+    data = native.export_bytes(actor=org_setup.admin)  # the instance keeps its data
+    response = admin_client.post(reverse("imports:index"), {"upload": [zip_upload(data)]})
+    assert response.status_code == 400
+    assert "empty instance" in response.content.decode()
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.FAILED and "empty instance" in job.message
+    # The job page sends the failed check to a page that names the problem.
+    response = admin_client.get(reverse("imports:job", args=[job.pk]), follow=True)
+    assert response.status_code == 422
+    assert "empty instance" in response.content.decode()
+
+
+def test_full_export_only_for_admins_and_alone(admin_client: Client, org_setup: Any) -> None:
+    from salescope.imports import native
+
+    data = native.export_bytes(actor=org_setup.admin)
+    manager = Client()
+    manager.force_login(org_setup.manager)
+    response = manager.post(reverse("imports:index"), {"upload": [zip_upload(data)]})
+    assert response.status_code == 400
+    assert "Only administrators may import a full Salescope export." in response.content.decode()
+    response = admin_client.post(
+        reverse("imports:index"), {"upload": [zip_upload(data), upload("deals.csv", GERMAN)]}
+    )
+    assert response.status_code == 400
+    assert "export.zip is a full Salescope export" in response.content.decode()
+    assert not ImportJob.objects.exists()
