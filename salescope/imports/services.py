@@ -352,6 +352,25 @@ def save_mapping(
     return saved
 
 
+def can_delete_mapping(actor: User | None, mapping: SavedMapping) -> bool:
+    """Importers delete their own saved mappings; administrators any."""
+    if not can_import(actor):
+        return False
+    assert actor is not None
+    return actor.role == Role.ADMIN or mapping.created_by_id == actor.pk
+
+
+@transaction.atomic
+def delete_mapping(*, mapping: SavedMapping, actor: User) -> None:
+    require_import_permission(actor)
+    if not can_delete_mapping(actor, mapping):
+        raise PermissionDenied(
+            _("Only its owner or an administrator may delete the saved mapping “%(name)s”.")
+            % {"name": mapping.name}
+        )
+    SavedMapping.objects.filter(pk=mapping.pk).delete()
+
+
 def errors_csv(job: ImportJob) -> bytes:
     """The row errors of the last run as CSV (UTF-8 with BOM, for spreadsheets)."""
     out = io.StringIO()

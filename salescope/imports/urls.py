@@ -9,6 +9,7 @@ app_name = "imports"
 urlpatterns = [
     path("", views.index, name="index"),
     path("history/", views.history, name="history"),
+    path("mappings/delete/", views.delete_mapping, name="delete_mapping"),
     path("<uuid:job_id>/", views.job, name="job"),
     path("<uuid:job_id>/mapping/", views.mapping, name="mapping"),
     path("<uuid:job_id>/preview/", views.preview, name="preview"),

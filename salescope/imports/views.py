@@ -25,6 +25,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -174,6 +175,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "saved_mappings": mappings,
+            "deletable": {m.pk for m in mappings if services.can_delete_mapping(user, m)},
             "recent": [_job_row(j) for j in recent],
             "max_size": megabytes(Limits.from_settings().max_bytes),
         },
@@ -190,6 +192,32 @@ def history(request: HttpRequest) -> HttpResponse:
         "imports/history.html",
         {"page": page, "rows": [_job_row(j) for j in page.object_list]},
     )
+
+
+@importer_only
+@require_POST
+def delete_mapping(request: HttpRequest) -> HttpResponse:
+    """Delete a saved mapping (the picker of the upload or the mapping step), then go back."""
+    user = _user(request)
+    raw = request.POST.get("mapping") or request.POST.get("apply_saved") or ""
+    saved = selectors.saved_mappings(user).filter(pk=int(raw)).first() if raw.isdigit() else None
+    if saved is None:
+        messages.error(request, _("That saved mapping no longer exists."))
+    else:
+        try:
+            services.delete_mapping(mapping=saved, actor=user)
+        except PermissionDenied as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request, _("Deleted the saved mapping “%(name)s”.") % {"name": saved.name}
+            )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("imports:index")
+    return HttpResponseRedirect(target)
 
 
 # --- step 2: match columns ------------------------------------------------------------------
@@ -548,12 +576,14 @@ def _mapping_context(
     base = _base_spec(analysis)
     views = _table_views(form, analysis, base)
     user = _user(request)
+    saved = list(selectors.saved_mappings(user))
     return {
         "job": job,
         "form": form,
         "tables": views,
         "detected": _detected(analysis, views),
-        "saved_mappings": list(selectors.saved_mappings(user)),
+        "saved_mappings": saved,
+        "may_delete_mappings": any(services.can_delete_mapping(user, m) for m in saved),
         "ignore": IGNORE,
         "questions": [c for v in views for c in v.columns if c.question is not None],
     }

@@ -595,3 +595,99 @@ def test_full_export_only_for_admins_and_alone(admin_client: Client, org_setup: 
     assert response.status_code == 400
     assert "export.zip is a full Salescope export" in response.content.decode()
     assert not ImportJob.objects.exists()
+
+
+# --- deleting saved mappings ----------------------------------------------------------------
+
+
+def saved_mapping(owner: Any, name: str = "Alte CRM Deals", shared: bool = True) -> SavedMapping:
+    from salescope.imports import services
+
+    spec = {"tables": [{"entity": "accounts", "columns": {"Firma": "name"}}]}
+    return services.save_mapping(name=name, spec=spec, actor=owner, shared=shared)
+
+
+def test_delete_mapping_service_own_or_admin(org_setup: Any) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    from salescope.imports import services
+
+    mine = saved_mapping(org_setup.manager)
+    with pytest.raises(PermissionDenied):  # shared with everyone, but not theirs
+        services.delete_mapping(mapping=mine, actor=org_setup.other_manager)
+    with pytest.raises(PermissionDenied):  # not an importer at all
+        services.delete_mapping(mapping=mine, actor=org_setup.rep)
+    assert SavedMapping.objects.filter(pk=mine.pk).exists()
+    services.delete_mapping(mapping=mine, actor=org_setup.manager)
+    assert not SavedMapping.objects.exists()
+    other = saved_mapping(org_setup.other_manager, shared=False)
+    services.delete_mapping(mapping=other, actor=org_setup.admin)  # admins delete any
+    assert not SavedMapping.objects.exists()
+
+
+def test_delete_a_saved_mapping_from_the_upload_page(admin_client: Client, org_setup: Any) -> None:
+    mine = saved_mapping(org_setup.admin, name="Meine")
+    theirs = saved_mapping(org_setup.manager, name="Seine")
+    html = admin_client.get(reverse("imports:index")).content.decode()
+    assert html.count(reverse("imports:delete_mapping")) == 2  # admins may delete both
+    assert "data-confirm=" in html and "csrfmiddlewaretoken" in html
+    manager = Client()
+    manager.force_login(org_setup.manager)
+    html = manager.get(reverse("imports:index")).content.decode()
+    assert html.count(reverse("imports:delete_mapping")) == 1  # only their own
+    response = manager.post(reverse("imports:delete_mapping"), {"mapping": str(mine.pk)})
+    assert response.status_code == 302 and response["Location"] == reverse("imports:index")
+    assert SavedMapping.objects.filter(pk=mine.pk).exists()
+    page = manager.get(response["Location"]).content.decode()
+    assert "Only its owner or an administrator may delete" in page
+    response = admin_client.post(reverse("imports:delete_mapping"), {"mapping": str(theirs.pk)})
+    assert response.status_code == 302
+    assert list(SavedMapping.objects.values_list("name", flat=True)) == ["Meine"]
+    page = admin_client.get(reverse("imports:index")).content.decode()
+    assert "Deleted the saved mapping “Seine”." in page
+
+
+def test_delete_mapping_needs_post_csrf_and_an_existing_mapping(
+    admin_client: Client, org_setup: Any
+) -> None:
+    saved = saved_mapping(org_setup.admin)
+    url = reverse("imports:delete_mapping")
+    assert admin_client.get(url).status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(org_setup.admin)
+    assert strict.post(url, {"mapping": str(saved.pk)}).status_code == 403
+    response = admin_client.post(url, {"mapping": "999"}, follow=True)
+    assert "That saved mapping no longer exists." in response.content.decode()
+    response = admin_client.post(url, {"mapping": "x"})
+    assert response.status_code == 302
+    rep = Client()
+    rep.force_login(org_setup.rep)
+    assert rep.post(url, {"mapping": str(saved.pk)}).status_code in (302, 403)
+    assert SavedMapping.objects.filter(pk=saved.pk).exists()
+
+
+def test_delete_the_chosen_mapping_on_the_mapping_step(
+    admin_client: Client, org_setup: Any
+) -> None:
+    job = start(admin_client)
+    saved = saved_mapping(org_setup.admin)
+    here = reverse("imports:mapping", args=[job.pk])
+    html = admin_client.get(here).content.decode()
+    assert 'id="im-delete-saved"' in html
+    assert f'formaction="{reverse("imports:delete_mapping")}"' in html
+    response = admin_client.post(
+        reverse("imports:delete_mapping"), {"apply_saved": str(saved.pk), "next": here}
+    )
+    assert response["Location"] == here  # back to the step
+    assert not SavedMapping.objects.exists()
+    response = admin_client.post(
+        reverse("imports:delete_mapping"), {"mapping": "1", "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("imports:index")  # no open redirect
+    # Someone else's shared mapping: applied yes, deleted no (no button for a manager).
+    saved_mapping(org_setup.other_manager)
+    manager = Client()
+    manager.force_login(org_setup.manager)
+    mjob = start_again(manager)
+    html = manager.get(reverse("imports:mapping", args=[mjob.pk])).content.decode()
+    assert "Alte CRM Deals" in html and 'id="im-delete-saved"' not in html
