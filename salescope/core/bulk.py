@@ -8,6 +8,7 @@ that other rows point to before they are inserted (opportunities and their event
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -125,16 +126,20 @@ class BulkWriter:
 
     def objects(self, model: type[Any], objs: Sequence[Any], *, with_pk: bool = False) -> None:
         sql, converters = self._table(model, with_pk)
+        # One C-level call takes every column out of the row dict (or instance __dict__) in
+        # order; only the few columns that need a database adapter are touched in Python.
+        names = [name for name, _convert in converters]
+        take: Callable[[Any], Any] = operator.itemgetter(*names)
+        if len(names) == 1:  # itemgetter of one key returns the value, not a tuple
+            take = lambda values: (values[names[0]],)  # noqa: E731
+        adapted = [(i, convert) for i, (_name, convert) in enumerate(converters) if convert]
         for start in range(0, len(objs), self.SLICE):
             rows = []
             for obj in objs[start : start + self.SLICE]:
-                values = obj if isinstance(obj, dict) else obj.__dict__
-                rows.append(
-                    [
-                        values[name] if convert is None else convert(values[name])
-                        for name, convert in converters
-                    ]
-                )
+                row = list(take(obj if isinstance(obj, dict) else obj.__dict__))
+                for i, convert in adapted:
+                    row[i] = convert(row[i])
+                rows.append(row)
             self._execute(sql, rows)
 
     @staticmethod

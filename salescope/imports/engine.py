@@ -394,16 +394,26 @@ class _Parser:
         self.detect()
         out = []
         defaults = self.spec.defaults
+        # Per column, once: does it have a value map? (Most do not; the call is then skipped.)
+        mapped = [
+            (index, header, target, bool(self.spec.values.get(target)))
+            for index, header, target in self.mapped
+        ]
+        has_custom = any(target.startswith("custom.") for target in self.fields) or any(
+            target.startswith("custom.") for target in defaults
+        )
         for i, row in enumerate(self.table.rows):
             values: dict[str, Any] = {}
             raw_values: dict[str, Any] = {}
             columns = self.field_columns
             bad = False
-            for index, header, target in self.mapped:
-                raw = row[index] if index < len(row) else None
+            width = len(row)
+            for index, header, target, has_map in mapped:
+                raw = row[index] if index < width else None
                 if isinstance(raw, str) and not raw.strip():
                     raw = None
-                raw = self._mapped_value(target, raw)
+                if has_map:
+                    raw = self._mapped_value(target, raw)
                 if raw is None or raw == "":
                     continue
                 raw_values[target] = raw
@@ -458,9 +468,11 @@ class _Parser:
             if bad:
                 out.append(_REJECTED)
                 continue
-            custom = {k[7:]: v for k, v in values.items() if k.startswith("custom.")}
-            for key in custom:
-                del values[f"custom.{key}"]
+            custom: dict[str, Any] = {}
+            if has_custom:
+                custom = {k[7:]: v for k, v in values.items() if k.startswith("custom.")}
+                for key in custom:
+                    del values[f"custom.{key}"]
             out.append(
                 Record(
                     table=self.table,
