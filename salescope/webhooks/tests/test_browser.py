@@ -55,7 +55,8 @@ def test_admin_creates_a_subscription_pings_it_and_sees_the_log(
     assert json.loads(receiver.requests[0].body)["type"] == "ping"
     assert receiver.requests[0].headers["Salescope-Signature"].startswith("t=")
 
-    page.get_by_role("link", name="Webhooks", exact=True).first.click()
+    page.locator(".usermenu summary").click()
+    page.locator(".usermenu").get_by_role("link", name="Webhooks").click()
     listed = page.locator(f"tr[data-subscription='{sub.pk}']")
     expect(listed).to_contain_text("Local receiver")
     expect(listed.locator(".wh-last")).to_contain_text("Succeeded")
