@@ -159,8 +159,8 @@ def create_import(
 ) -> Any:
     """Upload CSV, XLSX or ZIP files (multipart ``files``, several allowed) as an import job.
 
-    ``preset`` names a known export format (maven, salesforce, hubspot, pipedrive, odoo,
-    salescope); ``mapping`` is a mapping spec as JSON (as in the mapping files of
+    ``preset`` names a known export format (maven, salesforce, hubspot, pipedrive, odoo);
+    ``mapping`` is a mapping spec as JSON (as in the mapping files of
     ``salescope import``). Without either, the format is recognised from the headers.
     A full export (``salescope export --all``, recognised by its ``manifest.json``) is read
     back as a whole, alone and by an administrator, into an empty instance."""

@@ -22,7 +22,8 @@ from salescope.imports.mapping import MappingSpec
 from salescope.imports.reading import Table
 
 HERE = Path(__file__).resolve().parent
-NAMES: tuple[str, ...] = ("maven", "salesforce", "hubspot", "pipedrive", "odoo", "salescope")
+#: The mapping presets. A full Salescope export needs none: its manifest identifies it.
+NAMES: tuple[str, ...] = ("maven", "salesforce", "hubspot", "pipedrive", "odoo")
 
 TableHook = Callable[[list[Table]], list[Table]]
 _HOOKS: dict[str, TableHook] = {}
