@@ -6,7 +6,8 @@
 #
 # Environment:
 #   CI=true                    PostgreSQL and Chromium are required (missing = failure)
-#   SALESCOPE_TEST_WORKERS=N   run pytest with N xdist workers (default: no xdist)
+#   SALESCOPE_TEST_WORKERS=N   run pytest with N xdist workers (default: one per CPU, at
+#                              most 4; 0 = no xdist, in one process)
 #   SALESCOPE_SKIP_POSTGRES=1  skip the PostgreSQL run (not allowed with CI=true)
 #   SALESCOPE_DATA_DIR=DIR     data directory for the tests (default: a fresh temporary one)
 set -uo pipefail
@@ -35,7 +36,11 @@ if [ -z "${SALESCOPE_DATA_DIR:-}" ]; then
 fi
 
 pytest_args=()
-if [ -n "${SALESCOPE_TEST_WORKERS:-}" ] && [ "${SALESCOPE_TEST_WORKERS}" != 0 ]; then
+if [ -z "${SALESCOPE_TEST_WORKERS:-}" ]; then
+    cpus=$(nproc 2>/dev/null || echo 1)
+    SALESCOPE_TEST_WORKERS=$((cpus > 4 ? 4 : cpus))
+fi
+if [ "${SALESCOPE_TEST_WORKERS}" != 0 ] && [ "${SALESCOPE_TEST_WORKERS}" != 1 ]; then
     pytest_args+=(-p xdist -n "$SALESCOPE_TEST_WORKERS")
 fi
 

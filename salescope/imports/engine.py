@@ -209,6 +209,29 @@ def _slug(text: str) -> str:
 
 # --- parsing rows into records ------------------------------------------------------------
 
+#: Fields naming a lookup that the import creates when it is missing: a name longer than the
+#: lookup's own limit is a row error (never a truncated name or a failing insert).
+_NAMED_LOOKUPS: dict[tuple[str, str], type[Any]] = {
+    ("accounts", "industry"): Industry,
+    ("accounts", "account_type"): AccountType,
+    ("accounts", "tier"): Tier,
+    ("accounts", "status"): AccountStatus,
+    ("accounts", "region"): Region,
+    ("opportunities", "source"): Source,
+    ("opportunities", "lost_reason"): LostReason,
+    ("leads", "source"): Source,
+    ("activities", "type"): ActivityType,
+    ("users", "team"): Team,
+}
+
+
+def _name_limits(entity: str) -> dict[str, int]:
+    return {
+        target: int(model._meta.get_field("name").max_length or 0)
+        for (of, target), model in _NAMED_LOOKUPS.items()
+        if of == entity
+    }
+
 
 class _Parser:
     """Turns the rows of one table into records with typed values."""
@@ -218,6 +241,7 @@ class _Parser:
         self.spec = spec
         self.errors = errors
         self.tz = zoneinfo.ZoneInfo(spec.timezone)
+        self.name_limits = _name_limits(spec.entity)
         self.mapped: list[tuple[int, str, str]] = []  # (column index, header, field)
         self.date_columns: list[tuple[int, str, str]] = []  # (index, header, stage)
         for i, header in enumerate(table.headers):
@@ -336,7 +360,14 @@ class _Parser:
             raw = int(raw)
         if isinstance(raw, dt.datetime | dt.date):
             return raw.isoformat()
-        return str(raw).strip()
+        text = str(raw).strip()
+        limit = self.name_limits.get(target)
+        if limit and len(text) > limit:
+            raise ValueError(
+                _("is %(length)s characters long; at most %(max)s are allowed")
+                % {"length": len(text), "max": limit}
+            )
+        return text
 
     def _fmt(self, index: int | None) -> str:
         return self.formats.get(index, "iso") if index is not None else "iso"
@@ -1299,7 +1330,9 @@ class Importer:
         lk.load_accounts()
         if rec.has("account_external_id"):
             system = rec.spec.system
-            ext = self._account_ext.setdefault(system, self.external_ids(Account, system))
+            ext = self._account_ext.get(system)
+            if ext is None:  # loaded once per system, not once per row
+                ext = self._account_ext[system] = self.external_ids(Account, system)
             pk = ext.get(rec.get("account_external_id"))
             if pk is None:
                 self.reject(

@@ -60,6 +60,11 @@ def _person(rec: Record, texts: dict[str, int]) -> _Collect:
     return c
 
 
+def _name_key(*parts: Any) -> str:
+    """Who a row is when it has neither an external id nor an e-mail: its folded names."""
+    return "|".join(fold(str(p or "")) for p in parts)
+
+
 def _diff_apply(obj: Any, values: dict[str, Any]) -> set[str]:
     changed = {k for k, v in values.items() if getattr(obj, k) != v}
     for k in changed:
@@ -80,6 +85,12 @@ def import_contacts(imp: Importer, records: list[Record]) -> None:
     emails = {
         e.lower(): pk for pk, e in Contact.objects.exclude(email="").values_list("pk", "email")
     }
+    by_name: dict[str, int] = {}  # first|last|account name (empty without an account)
+    if any("name" in r.spec.match_on for r in records):
+        for pk, first, last, account in Contact.objects.values_list(
+            "pk", "first_name", "last_name", "accounts__name"
+        ):
+            by_name.setdefault(_name_key(first, last, account), pk)
     plans: list[tuple[Record, dict[str, Any], int | None, Any, int | None]] = []
     for rec in records:
         c = _person(rec, {"phone": 40, "mobile": 40, "job_title": 120, "notes": 0})
@@ -107,6 +118,10 @@ def import_contacts(imp: Importer, records: list[Record]) -> None:
                 match = ext_maps[rec.spec.system].get(str(rec.get("external_id")))
             elif key == "email" and values.get("email"):
                 match = emails.get(values["email"].lower())
+            elif key == "name" and not values.get("email") and not rec.has("account_external_id"):
+                match = by_name.get(
+                    _name_key(values.get("first_name"), values.get("last_name"), rec.get("account"))
+                )
             if match is not None:
                 break
         owner = imp.owner_of(rec, "contacts", required=match is None)
@@ -204,6 +219,12 @@ def import_leads(imp: Importer, records: list[Record]) -> None:
     lk.content_types.setdefault(Lead, _content_type(Lead))  # type: ignore[arg-type]
     ext_maps = {s: imp.external_ids(Lead, s) for s in systems}
     emails = {e.lower(): pk for pk, e in Lead.objects.exclude(email="").values_list("pk", "email")}
+    by_name = {
+        _name_key(first, last, company): pk
+        for pk, first, last, company in Lead.objects.values_list(
+            "pk", "first_name", "last_name", "company"
+        ).order_by("-pk")
+    }
     campaigns = {fold(c.name): c for c in Campaign.objects.all()}
     plans = []
     for rec in records:
@@ -240,6 +261,12 @@ def import_leads(imp: Importer, records: list[Record]) -> None:
                 match = ext_maps[rec.spec.system].get(str(rec.get("external_id")))
             elif key == "email" and values.get("email"):
                 match = emails.get(values["email"].lower())
+            elif key == "name" and not values.get("email"):
+                match = by_name.get(
+                    _name_key(
+                        values.get("first_name"), values.get("last_name"), values.get("company")
+                    )
+                )
             if match is not None:
                 break
         owner = imp.owner_of(rec, "leads", required=False)

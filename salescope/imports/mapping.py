@@ -195,10 +195,10 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 #: Keys an entity can match existing records on, in the default order.
 MATCH_KEYS: dict[str, tuple[str, ...]] = {
     "accounts": ("external_id", "domain", "name"),
-    "contacts": ("external_id", "email"),
+    "contacts": ("external_id", "email", "name"),
     "opportunities": ("external_id", "name"),
     "activities": ("external_id",),
-    "leads": ("external_id", "email"),
+    "leads": ("external_id", "email", "name"),
     "users": ("email", "name"),
     "products": ("name",),
     "history": (),

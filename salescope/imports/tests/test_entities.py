@@ -562,15 +562,6 @@ def test_negative_duration_and_end_before_start_are_rejected(
     assert found == {(2, "Minutes", "-5"), (3, "Ends", "2025-03-10 09:00")}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "engine._Named.get creates missing activity types (and contact roles, industries...) "
-        "with name[:100], but ActivityType.name has max_length=60 (the accounts lookups 80): "
-        "SQLite stores the over-long name, PostgreSQL raises DataError (a crash, not a row "
-        "error naming row, column and value)"
-    ),
-)
 def test_too_long_activity_type_is_a_row_error(
     tmp_path: Path, org_setup: Any, frozen_now: Any, types: Any
 ) -> None:
@@ -581,3 +572,61 @@ def test_too_long_activity_type_is_a_row_error(
     result = import_crm(tmp_path, org_setup, files)
     assert not result.written and counts() == before
     assert [(e.row, e.column, e.value) for e in result.errors] == [(6, "Type", long_type)]
+    assert "at most 60" in result.errors[0].message
+
+
+def test_people_without_id_or_email_are_matched_by_name_on_a_second_run(
+    tmp_path: Path, org_setup: Any, frozen_now: Any
+) -> None:
+    """A spreadsheet of leads and contacts with neither ids nor e-mails: a re-run updates."""
+    from salescope.accounts.models import Contact
+    from salescope.imports.services import import_paths
+    from salescope.leads.models import Lead
+
+    spec = tmp_path / "people.toml"
+    spec.write_text(
+        """
+[[tables]]
+file = "leads*"
+entity = "leads"
+[tables.columns]
+"Vorname" = "first_name"
+"Nachname" = "last_name"
+"Firma" = "company"
+"Telefon" = "phone"
+
+[[tables]]
+file = "contacts*"
+entity = "contacts"
+[tables.columns]
+"Vorname" = "first_name"
+"Nachname" = "last_name"
+"Firma" = "account"
+"Position" = "job_title"
+""",
+        encoding="utf-8",
+    )
+
+    def run(phone: str, title: str) -> Any:
+        (tmp_path / "leads.csv").write_text(
+            f"Vorname;Nachname;Firma;Telefon\nEva;Brandt;Kessler AG;{phone}\n", encoding="utf-8"
+        )
+        (tmp_path / "contacts.csv").write_text(
+            f"Vorname;Nachname;Firma;Position\nJan;Roth;Kessler AG;{title}\n", encoding="utf-8"
+        )
+        return import_paths(
+            paths=[tmp_path / "leads.csv", tmp_path / "contacts.csv"],
+            mapping=str(spec),
+            dry_run=False,
+            actor=org_setup.admin,
+        )
+
+    first = run("+49 30 1234567", "Einkauf")
+    assert first.written, first.errors
+    second = run("+49 30 1234567", "Einkauf")
+    assert second.summary["leads"]["created"] == 0 and second.summary["leads"]["unchanged"] == 1
+    assert second.summary["contacts"]["created"] == 0
+    third = run("+49 30 7654321", "Einkaufsleitung")
+    assert third.summary["leads"]["updated"] == 1 and third.summary["contacts"]["updated"] == 1
+    assert Lead.objects.count() == 1 and Lead.objects.get().phone == "+49 30 7654321"
+    assert Contact.objects.count() == 1 and Contact.objects.get().job_title == "Einkaufsleitung"
