@@ -181,3 +181,25 @@ def require_change(user: User, obj: Any) -> None:
 
     if not can_change(user, obj):
         raise PermissionDenied(f"{user} may not change {type(obj)._meta.verbose_name} “{obj}”.")
+
+
+def require_writer(actor: User | None, what: Any) -> None:
+    """Read-only and deactivated users write nothing (``what``: the action, for the message).
+
+    ``None`` is the system itself (imports, generators, the command line).
+    """
+    from django.utils.translation import gettext as _
+
+    from salescope.core.errors import PermissionDenied
+
+    if actor is None:
+        return
+    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        raise PermissionDenied(
+            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
+        )
+    if actor.role == Role.READ_ONLY and not actor.is_superuser:
+        raise PermissionDenied(
+            _("%(user)s has a read-only role and cannot %(action)s.")
+            % {"user": actor, "action": what}
+        )

@@ -43,7 +43,7 @@ from salescope.core.services import clean_external_ids, external_ids_of, set_ext
 from salescope.customfields.models import Target
 from salescope.customfields.services import clean_custom_values, definitions
 from salescope.org.models import Role, User
-from salescope.visibility import can_change, can_view, owner_ids, require_change
+from salescope.visibility import can_change, can_view, owner_ids, require_change, require_writer
 
 MAX_NAME = 200
 MAX_PERSON_NAME = 100
@@ -655,21 +655,6 @@ def check_users(users: Any, *, field: str) -> list[User]:
     return list({u.pk: u for u in items}.values())
 
 
-def _require_writer(actor: User | None, what: str) -> None:
-    """Read-only and deactivated users write nothing."""
-    if actor is None:
-        return
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise PermissionDenied(
-            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
-        )
-    if actor.role == Role.READ_ONLY and not actor.is_superuser:
-        raise PermissionDenied(
-            _("%(user)s has a read-only role and cannot %(action)s.")
-            % {"user": actor, "action": what}
-        )
-
-
 def _check_assignable_owner(actor: User | None, owner: User, what: str) -> None:
     """Reps and marketing create records for themselves; managers also for their teams."""
     if actor is None or owner.pk == actor.pk or actor.is_superuser or actor.role == Role.ADMIN:
@@ -889,7 +874,7 @@ def create_account(
 
     The domain is derived from the website when not given; the normalised name is set.
     """
-    _require_writer(actor, _("create accounts"))
+    require_writer(actor, _("create accounts"))
     errors = FieldErrors()
     if status is None:
         status = default_status()
@@ -943,7 +928,7 @@ def update_account(
     _unknown_fields(changes, ACCOUNT_FIELDS, _("an account"))
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, _("change accounts"))
+        require_writer(actor, _("change accounts"))
         require_change(actor, acc)
     check_version(acc, expected_version)
 
@@ -1006,7 +991,7 @@ def share_account(*, account: Account, users: Iterable[User], actor: User | None
     """Share the account with exactly ``users`` (they see and may change it)."""
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, _("share accounts"))
+        require_writer(actor, _("share accounts"))
         require_change(actor, acc)
     user_list = check_users(users, field="users")
     acc.shared_with.set(user_list)
@@ -1170,7 +1155,7 @@ def create_contact(
     Either ``accounts=[(account, roles, is_primary), ...]`` or ``account=..., roles=...``
     (or both). The owner defaults to the actor; the actor must see each account.
     """
-    _require_writer(actor, _("create contacts"))
+    require_writer(actor, _("create contacts"))
     errors = FieldErrors()
     data = {
         "first_name": first_name, "last_name": last_name, "email": email, "phone": phone,
@@ -1217,7 +1202,7 @@ def update_contact(
     _unknown_fields(changes, CONTACT_FIELDS, _("a contact"))
     con = _lock(Contact, contact.pk)
     if actor is not None:
-        _require_writer(actor, _("change contacts"))
+        require_writer(actor, _("change contacts"))
         require_change(actor, con)
     check_version(con, expected_version)
 
@@ -1273,7 +1258,7 @@ def _require_link_rights(actor: User | None, contact: Contact, account: Account)
     """Linking needs both records visible and the right to change one of them."""
     if actor is None:
         return
-    _require_writer(actor, _("link contacts to accounts"))
+    require_writer(actor, _("link contacts to accounts"))
     if not can_view(actor, contact):
         raise PermissionDenied(
             _("%(user)s cannot see contact “%(contact)s”.") % {"user": actor, "contact": contact}
@@ -1432,7 +1417,7 @@ def fill_account_gaps(
     """
     acc = _lock(Account, account.pk)
     if actor is not None:
-        _require_writer(actor, _("change accounts"))
+        require_writer(actor, _("change accounts"))
         require_change(actor, acc)
     check_version(acc, expected_version)
     changes = _gaps(acc, values, ACCOUNT_FILLABLE)
@@ -1457,7 +1442,7 @@ def fill_contact_gaps(
     """Copy ``values`` into the empty fields of ``contact`` (see :func:`fill_account_gaps`)."""
     con = _lock(Contact, contact.pk)
     if actor is not None:
-        _require_writer(actor, _("change contacts"))
+        require_writer(actor, _("change contacts"))
         require_change(actor, con)
     check_version(con, expected_version)
     changes = _gaps(con, values, CONTACT_FILLABLE)
@@ -1510,7 +1495,7 @@ def _check_merge_pair(
             % {"field": field_label("merge"), "name": name, "value": merge},
         )
     if actor is not None:
-        _require_writer(actor, _("merge %(names)s") % {"names": model._meta.verbose_name_plural})
+        require_writer(actor, _("merge %(names)s") % {"names": model._meta.verbose_name_plural})
         require_change(actor, locked[keep.pk])
         require_change(actor, locked[merge.pk])
     return locked[keep.pk], locked[merge.pk]

@@ -49,7 +49,13 @@ from salescope.core.concurrency import check_version
 from salescope.core.errors import PermissionDenied, field_error, field_label
 from salescope.org.models import Role, User
 from salescope.pipeline.models import Opportunity
-from salescope.visibility import can_view, owner_ids, require_change, visible_contacts
+from salescope.visibility import (
+    can_view,
+    owner_ids,
+    require_change,
+    require_writer,
+    visible_contacts,
+)
 
 MAX_SUBJECT = 200
 MAX_OUTCOME = 300
@@ -76,20 +82,6 @@ _UNSET: Any = object()
 
 
 # --- checks --------------------------------------------------------------------------------
-
-
-def _require_writer(actor: User | None, what: str | Promise) -> None:
-    if actor is None:
-        return
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise PermissionDenied(
-            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
-        )
-    if actor.role == Role.READ_ONLY and not actor.is_superuser:
-        raise PermissionDenied(
-            _("%(user)s has a read-only role and cannot %(action)s.")
-            % {"user": actor, "action": what}
-        )
 
 
 def check_activity_type(value: Any, *, current_id: int | None = None) -> ActivityType:
@@ -330,7 +322,7 @@ def _load_for_change(
 ) -> Activity:
     act = _lock(activity)
     if actor is not None:
-        _require_writer(actor, what)
+        require_writer(actor, what)
         require_change(actor, act)
     check_version(act, expected_version)
     return act
@@ -390,7 +382,7 @@ def create_activity(
     The account defaults to the opportunity's. ``done=True`` (or a ``done_at``) logs it as
     done; its time spent defaults to the planned span when both times are given.
     """
-    _require_writer(actor, gettext_lazy("create activities"))
+    require_writer(actor, gettext_lazy("create activities"))
     errors = FieldErrors()
     data = {
         "activity_type": activity_type, "subject": subject, "owner": owner or actor,
@@ -877,7 +869,7 @@ def _one_target(
 def _require_author(actor: User | None, what: str | Promise) -> User:
     if actor is None:
         raise PermissionDenied(_("Only a signed-in user can %(action)s.") % {"action": what})
-    _require_writer(actor, what)
+    require_writer(actor, what)
     return actor
 
 

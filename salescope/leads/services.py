@@ -39,6 +39,7 @@ from salescope.leads.models import Campaign, CampaignChannel, Lead, LeadStatus
 from salescope.leads.selectors import SEES_ALL_LEADS, can_change_lead
 from salescope.org.models import Currency, Role, User
 from salescope.pipeline.models import Source
+from salescope.visibility import require_writer
 
 MAX_NAME = 100
 MAX_COMPANY = 200
@@ -108,20 +109,6 @@ def _check_record(field: str, value: Any, model: type[Any]) -> Any:
             % {"field": field_label(field), "name": model._meta.verbose_name, "value": value},
         )
     return value
-
-
-def _require_writer(actor: User | None, what: str) -> None:
-    if actor is None:
-        return
-    if not getattr(actor, "is_authenticated", False) or not actor.is_active:
-        raise PermissionDenied(
-            _("%(user)s is deactivated and cannot %(action)s.") % {"user": actor, "action": what}
-        )
-    if actor.role == Role.READ_ONLY and not actor.is_superuser:
-        raise PermissionDenied(
-            _("%(user)s has a read-only role and cannot %(action)s.")
-            % {"user": actor, "action": what}
-        )
 
 
 def _assigns_anyone(actor: User | None) -> bool:
@@ -223,7 +210,7 @@ def create_lead(
     notes: str = "",
 ) -> Lead:
     """Create a lead; the owner defaults to the actor (a rep always owns what they create)."""
-    _require_writer(actor, _("create leads"))
+    require_writer(actor, _("create leads"))
     errors = FieldErrors()
     data = {
         "first_name": first_name, "last_name": last_name, "company": company, "email": email,
@@ -249,7 +236,7 @@ def update_lead(
         Lead.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=lead.pk)
     )
     if actor is not None:
-        _require_writer(actor, _("change leads"))
+        require_writer(actor, _("change leads"))
         if not can_change_lead(actor, current):
             raise PermissionDenied(
                 _("%(user)s may not change the lead “%(lead)s”.") % {"user": actor, "lead": current}
@@ -280,7 +267,7 @@ def update_lead(
 def _require_campaign_manager(actor: User | None) -> None:
     if actor is None:
         return
-    _require_writer(actor, _("manage campaigns"))
+    require_writer(actor, _("manage campaigns"))
     if not (actor.is_superuser or actor.role in {Role.ADMIN, Role.MARKETING}):
         raise PermissionDenied(_("Only marketing and admins manage campaigns."))
 
