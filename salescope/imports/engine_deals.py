@@ -800,24 +800,10 @@ def import_opportunities(imp: Importer, records: list[Record], history: list[Rec
     imp.progress("opportunities", total, total)
 
 
+# Every tracked field (their changes are the events) plus the bookkeeping of a change.
 _UPDATE_FIELDS = [
-    "name",
-    "stage",
+    *domain.TRACKED_FIELDS,
     "stage_entered_at",
-    "account",
-    "owner",
-    "amount",
-    "currency",
-    "probability",
-    "expected_close",
-    "source",
-    "forecast_category",
-    "next_step",
-    "outcome",
-    "closed_on",
-    "lost_reason",
-    "lost_note",
-    "custom",
     "version",
     "updated_at",
     "updated_by",

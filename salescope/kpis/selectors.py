@@ -126,42 +126,36 @@ class Median(Aggregate):
     allow_distinct = False
 
 
-class DaysBetweenDates(Func):
+class _DaysBetween(Func):
+    """Days from ``start`` to ``end`` (``end − start``); SQLite counts in Julian days."""
+
+    output_field = FloatField()
+    arity = 2
+    postgres = ""  # the PostgreSQL expression, with {end} and {start}
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
+        end, start = self.source_expressions
+        end_sql, end_params = compiler.compile(end)
+        start_sql, start_params = compiler.compile(start)
+        if connection.vendor == "postgresql":
+            sql = self.postgres.format(end=end_sql, start=start_sql)
+        else:
+            sql = f"(julianday({end_sql}) - julianday({start_sql}))"
+        return sql, (*end_params, *start_params)
+
+
+class DaysBetweenDates(_DaysBetween):
     """Whole days from date ``start`` to date ``end`` (``end − start``)."""
 
-    output_field = FloatField()
-    arity = 2
-
-    def as_sql(  # type: ignore[override]
-        self, compiler: Any, connection: Any, **extra: Any
-    ) -> Any:
-        end, start = self.source_expressions
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        if connection.vendor == "postgresql":
-            sql = f"(({end_sql})::date - ({start_sql})::date)"
-        else:
-            sql = f"(julianday({end_sql}) - julianday({start_sql}))"
-        return sql, (*end_params, *start_params)
+    postgres = "(({end})::date - ({start})::date)"
 
 
-class DaysBetweenTimes(Func):
+class DaysBetweenTimes(_DaysBetween):
     """Days (with fractions) from instant ``start`` to instant ``end``."""
 
-    output_field = FloatField()
-    arity = 2
-
-    def as_sql(  # type: ignore[override]
-        self, compiler: Any, connection: Any, **extra: Any
-    ) -> Any:
-        end, start = self.source_expressions
-        end_sql, end_params = compiler.compile(end)
-        start_sql, start_params = compiler.compile(start)
-        if connection.vendor == "postgresql":
-            sql = f"(EXTRACT(EPOCH FROM (({end_sql}) - ({start_sql}))) / 86400.0)"
-        else:
-            sql = f"(julianday({end_sql}) - julianday({start_sql}))"
-        return sql, (*end_params, *start_params)
+    postgres = "(EXTRACT(EPOCH FROM (({end}) - ({start}))) / 86400.0)"
 
 
 class AsReal(Func):
