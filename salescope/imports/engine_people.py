@@ -72,6 +72,25 @@ def _diff_apply(obj: Any, values: dict[str, Any]) -> set[str]:
     return {k[:-3] if k.endswith("_id") else k for k in changed}
 
 
+def _update(
+    imp: Importer,
+    entity: str,
+    obj: Any,
+    values: dict[str, Any],
+    updates: list[Any],
+    fields: set[str],
+) -> None:
+    """Apply the row's ``values`` to the matched record; queue and count it (or unchanged)."""
+    changed = _diff_apply(obj, values)
+    if changed:
+        imp.touch(obj)
+        updates.append(obj)
+        fields |= changed
+        imp.count(entity, "updated")
+    else:
+        imp.count(entity, "unchanged")
+
+
 # --- contacts -----------------------------------------------------------------------------
 
 
@@ -157,14 +176,7 @@ def import_contacts(imp: Importer, records: list[Record]) -> None:
                 values["owner_id"] = owner.pk
             if "custom" in values:
                 values["custom"] = {**contact.custom, **values["custom"]}
-            changed = _diff_apply(contact, values)
-            if changed:
-                imp.touch(contact)
-                updates.append(contact)
-                fields |= changed
-                imp.count("contacts", "updated")
-            else:
-                imp.count("contacts", "unchanged")
+            _update(imp, "contacts", contact, values, updates, fields)
         if account_id is not None:
             memberships.append((rec, contact, account_id))
     Contact.objects.bulk_create(creates, batch_size=UPDATE_BATCH)
@@ -276,7 +288,9 @@ def import_leads(imp: Importer, records: list[Record]) -> None:
             values["owner_id"] = owner.pk
         plans.append((rec, values, match))
     existing = Lead.objects.in_bulk([m for _r, _v, m in plans if m is not None])
-    creates, create_recs, updates, fields = [], [], [], set()
+    creates, create_recs = [], []
+    updates: list[Lead] = []
+    fields: set[str] = set()
     for rec, values, match in plans:
         if match is None:
             lead = Lead(
@@ -291,14 +305,7 @@ def import_leads(imp: Importer, records: list[Record]) -> None:
             imp.count("leads", "created")
             continue
         lead = existing[match]
-        changed = _diff_apply(lead, values)
-        if changed:
-            imp.touch(lead)
-            updates.append(lead)
-            fields |= changed
-            imp.count("leads", "updated")
-        else:
-            imp.count("leads", "unchanged")
+        _update(imp, "leads", lead, values, updates, fields)
     Lead.objects.bulk_create(creates, batch_size=UPDATE_BATCH)
     imp.bulk_update(Lead, updates, fields)
     imp.write_external_ids(
@@ -409,7 +416,9 @@ def import_activities(imp: Importer, records: list[Record]) -> None:
         [m for _r, _v, m, _c in plans if m is not None]
         + [natural[k] for k in (_natural(v) for r, v, m, _c in plans if m is None) if k in natural]
     )
-    creates, create_plans, updates, fields = [], [], [], set()
+    creates, create_plans = [], []
+    updates: list[Activity] = []
+    fields: set[str] = set()
     links: list[tuple[int, int]] = []
     for rec, values, match, contacts in plans:
         if match is None and not rec.has("external_id"):
@@ -427,14 +436,7 @@ def import_activities(imp: Importer, records: list[Record]) -> None:
             imp.count("activities", "created")
             continue
         activity = existing[match]
-        changed = _diff_apply(activity, values)
-        if changed:
-            imp.touch(activity)
-            updates.append(activity)
-            fields |= changed
-            imp.count("activities", "updated")
-        else:
-            imp.count("activities", "unchanged")
+        _update(imp, "activities", activity, values, updates, fields)
     Activity.objects.bulk_create(creates, batch_size=UPDATE_BATCH)
     imp.bulk_update(Activity, updates, fields)
     ext_rows = []
