@@ -1,4 +1,4 @@
-"""Background imports (django-tasks): ``run_import_task.enqueue(job_id=..., ...)``."""
+"""Background imports and checks (dry runs) with django-tasks: ``enqueue_import``."""
 
 from __future__ import annotations
 
@@ -39,9 +39,10 @@ def run_import_task(
 def enqueue_import(
     *, job: ImportJob, actor: User, dry_run: bool = False, skip_invalid: bool = False
 ) -> ImportJob:
-    """Queue the job's run in the background (the progress bar follows it)."""
+    """Queue the job's run, real or dry, in the background (the progress bar follows it)."""
     job.status = JobStatus.QUEUED
-    job.save(update_fields=["status"])
+    job.dry_run = dry_run  # the job page says "Checking…" or "Importing…" from the start
+    job.save(update_fields=["status", "dry_run"])
     progress.set_progress(job.pk, "queued", 0, 1)
     run_import_task.enqueue(
         job_id=str(job.pk), actor_id=actor.pk, dry_run=dry_run, skip_invalid=skip_invalid

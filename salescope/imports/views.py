@@ -17,6 +17,7 @@ from functools import wraps
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -57,6 +58,9 @@ SAMPLES_PER_COLUMN = 3
 ERRORS_SHOWN = 20
 HISTORY_PAGE = 25
 ANALYSIS_SECONDS = 600
+#: Uploads with more rows than this (``SALESCOPE_IMPORT_SYNC_ROWS``) are checked in the
+#: background behind the progress bar; smaller ones at once, within the request.
+SYNC_ROWS = 5000
 #: Order of the engine's phases (progress): reading the files, then one per entity.
 PHASES = (
     "reading",
@@ -700,12 +704,12 @@ def mapping(request: HttpRequest, job_id: UUID) -> HttpResponse:
                     raise ValidationError(
                         _("Please answer the question about the dates before checking.")
                     )
-                services.run_import(job=job, dry_run=True, actor=user)
+                target = _check(job, user, rows=sum(t.rows for t in fresh.tables))
             except ValidationError as exc:
                 for message in exc.messages:
                     form.add_error(None, message)
             else:
-                return HttpResponseRedirect(reverse("imports:review", args=[job.pk]))
+                return HttpResponseRedirect(target)
         status = 422
     else:
         form = _mapping_form(request, job, analysis)
@@ -738,6 +742,20 @@ def preview(request: HttpRequest, job_id: UUID) -> HttpResponse:
 
 def _checked(job: ImportJob) -> bool:
     return job.dry_run and job.finished_at is not None and job.status == JobStatus.ANALYSED
+
+
+def _sync_rows() -> int:
+    return int(getattr(settings, "SALESCOPE_IMPORT_SYNC_ROWS", SYNC_ROWS))
+
+
+def _check(job: ImportJob, actor: User, *, rows: int) -> str:
+    """Run the dry run: a small upload at once, a large one in the background (the job page
+    shows its progress and then leads to the review). Returns where to go next."""
+    if rows > _sync_rows():
+        enqueue_import(job=job, actor=actor, dry_run=True)
+        return reverse("imports:job", args=[job.pk])
+    services.run_import(job=job, dry_run=True, actor=actor)
+    return reverse("imports:review", args=[job.pk])
 
 
 def _result_context(job: ImportJob) -> dict[str, Any]:
@@ -795,12 +813,12 @@ def reupload(request: HttpRequest, job_id: UUID) -> HttpResponse:
                 preset=job.preset or None,
                 mapping=job.mapping or None,
             )
-            services.run_import(job=new, dry_run=True, actor=user)
+            target = _check(new, user, rows=sum(t.rows for t in _analysis(new).tables))
         except ValidationError as exc:
             for message in exc.messages:
                 form.add_error(None, message)
         else:
-            return HttpResponseRedirect(reverse("imports:review", args=[new.pk]))
+            return HttpResponseRedirect(target)
     if not _checked(job):
         return HttpResponseRedirect(reverse("imports:mapping", args=[job.pk]))
     context = _result_context(job)
@@ -827,15 +845,26 @@ def run(request: HttpRequest, job_id: UUID) -> HttpResponse:
     return HttpResponseRedirect(reverse("imports:job", args=[job.pk]))
 
 
+def _planned_phases(job: ImportJob) -> list[str]:
+    """The phases the run goes through: those of the last run's summary, or (a first check)
+    those of the kinds of records the mapping names."""
+    kinds = set(job.summary or {})
+    if not kinds:
+        tables = (job.mapping or {}).get("tables", [])
+        kinds = {"users", *(str(t.get("entity", "")) for t in tables if isinstance(t, dict))}
+    if "history" in kinds:
+        kinds.add("opportunities")
+    return ["reading", *(p for p in PHASES if p in kinds)]
+
+
 def _progress_context(job: ImportJob) -> dict[str, Any]:
     state = progress.get_progress(job.pk) or {}
     finished = job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and not job.dry_run
+    checked = _checked(job)  # a background check is done: the review follows
     phase = str(state.get("phase", ""))
     done, total = int(state.get("done", 0) or 0), int(state.get("total", 0) or 0)
-    planned = ["reading", *(p for p in PHASES if p in (job.summary or {}))]
-    if "history" in (job.summary or {}) and "opportunities" not in planned:
-        planned.append("opportunities")
-    if finished:
+    planned = _planned_phases(job)
+    if finished or checked:
         percent = 100
     elif phase in planned:
         share = done / total if total else 0.0
@@ -854,12 +883,18 @@ def _progress_context(job: ImportJob) -> dict[str, Any]:
         text = (
             _("Done.") if job.status == JobStatus.SUCCEEDED else _("Stopped: nothing was written.")
         )
+    elif checked:
+        text = _("Done.")
     elif phase in ENTITY_LABELS:
-        text = _("Importing %(what)s… %(done)s of %(total)s") % {
+        numbers = {
             "what": str(ENTITY_IN_SENTENCE.get(phase, ENTITY_LABELS[phase])),
             "done": formatting.number(done),
             "total": formatting.number(total),
         }
+        if job.dry_run:
+            text = _("Checking %(what)s… %(done)s of %(total)s") % numbers
+        else:
+            text = _("Importing %(what)s… %(done)s of %(total)s") % numbers
     else:
         text = str(labels.get(phase, _("Waiting for the background worker…")))
     return {
@@ -868,6 +903,8 @@ def _progress_context(job: ImportJob) -> dict[str, Any]:
         "percent_text": formatting.percent(percent / 100),
         "progress_text": text,
         "finished": finished,
+        "checked": checked,
+        "checking": job.dry_run,
         "polling": job.status in (JobStatus.QUEUED, JobStatus.RUNNING),
     }
 

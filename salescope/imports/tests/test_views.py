@@ -691,3 +691,103 @@ def test_delete_the_chosen_mapping_on_the_mapping_step(
     mjob = start_again(manager)
     html = manager.get(reverse("imports:mapping", args=[mjob.pk])).content.decode()
     assert "Alte CRM Deals" in html and 'id="im-delete-saved"' not in html
+
+
+# --- large uploads: the check runs in the background ----------------------------------------
+
+
+def test_large_upload_is_checked_in_the_background(admin_client: Client, settings: Any) -> None:
+    settings.SALESCOPE_IMPORT_SYNC_ROWS = 1
+    job = start(admin_client)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = check(admin_client, job, t0_d4="dmy")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("imports:job", args=[job.pk])  # the progress bar
+    job.refresh_from_db()  # the immediate backend ran the task inline
+    assert job.status == JobStatus.ANALYSED and job.dry_run and job.finished_at is not None
+    assert job.summary["opportunities"]["created"] == 3
+    assert not Opportunity.objects.exists()
+    done = progress.get_progress(job.pk)
+    assert done is not None and done["phase"] == "done"
+    # The job page leads to the review with the dry run's counts.
+    response = admin_client.get(reverse("imports:job", args=[job.pk]), follow=True)
+    assert response.redirect_chain == [(reverse("imports:review", args=[job.pk]), 302)]
+    html = response.content.decode()
+    assert "Check before importing" in html and "Everything can be imported." in html
+    assert re.search(r'class="num created some">3<', html)
+    # The progress bar, polled at that moment, is full and reloads the page.
+    response = admin_client.get(reverse("imports:progress", args=[job.pk]))
+    assert 'aria-valuenow="100"' in response.content.decode()
+    assert response["HX-Refresh"] == "true"
+    progress.clear_progress(job.pk)
+
+
+def test_corrected_large_file_is_checked_in_the_background(
+    admin_client: Client, settings: Any
+) -> None:
+    job = start(admin_client, GERMAN_BAD)
+    check(admin_client, job, t0_d4="dmy")  # small: checked at once
+    settings.SALESCOPE_IMPORT_SYNC_ROWS = 1
+    response = admin_client.post(
+        reverse("imports:reupload", args=[job.pk]), {"upload": [upload("deals-fixed.csv", GERMAN)]}
+    )
+    new = ImportJob.objects.exclude(pk=job.pk).get()
+    assert response["Location"] == reverse("imports:job", args=[new.pk])
+    new.refresh_from_db()
+    assert new.status == JobStatus.ANALYSED and new.dry_run
+    assert new.summary["opportunities"]["created"] == 3
+    progress.clear_progress(new.pk)
+
+
+def test_small_upload_is_checked_at_once(admin_client: Client, settings: Any) -> None:
+    settings.SALESCOPE_IMPORT_SYNC_ROWS = 3  # the file has 3 rows: not more than that
+    job = start(admin_client)
+    response = check(admin_client, job, t0_d4="dmy")
+    assert response["Location"] == reverse("imports:review", args=[job.pk])
+    assert progress.get_progress(job.pk) is None  # no background run
+
+
+def test_progress_of_a_background_check(admin_client: Client) -> None:
+    job = start(admin_client)
+    check(admin_client, job, t0_d4="dmy", t0_c5="-")
+    # A first check of this mapping: the phases come from the mapping (no summary yet).
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, dry_run=True, summary={})
+    progress.set_progress(job.pk, "queued", 0, 1)
+    response = admin_client.get(reverse("imports:progress", args=[job.pk]))
+    html = response.content.decode()
+    assert "Waiting for the background worker" in html and "indeterminate" in html
+    assert 'aria-label="Check progress"' in html
+    page = admin_client.get(reverse("imports:job", args=[job.pk])).content.decode()
+    assert "Checking…" in page and "Importing…" not in page
+    assert 'aria-current="step">Check (dry run)' in page
+    assert "Nothing is saved" in page
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING)
+    progress.set_progress(job.pk, "opportunities", 1, 2)
+    response = admin_client.get(reverse("imports:progress", args=[job.pk]))
+    html = response.content.decode()
+    assert "Checking deals… 1 of 2" in html and "Importing" not in html
+    assert 'hx-trigger="every 1s"' in html and "HX-Refresh" not in response
+    # reading, users, deals: the deals are the last phase, half done
+    assert f'aria-valuenow="{int(100 * 2.5 / 3)}"' in html
+    # The mapping step and the review wait for the check.
+    for step in ("imports:mapping", "imports:review"):
+        response = admin_client.get(reverse(step, args=[job.pk]))
+        assert response["Location"] == reverse("imports:job", args=[job.pk])
+    progress.clear_progress(job.pk)
+
+
+def test_failed_background_check_leads_back_to_the_mapping(admin_client: Client) -> None:
+    job = start(admin_client)
+    check(admin_client, job, t0_d4="dmy")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=JobStatus.FAILED, dry_run=True, message="The file went away."
+    )
+    progress.set_progress(job.pk, "failed", 1, 1)
+    response = admin_client.get(reverse("imports:progress", args=[job.pk]))
+    assert "Stopped." in response.content.decode()
+    assert response["HX-Refresh"] == "true"
+    response = admin_client.get(reverse("imports:job", args=[job.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("imports:mapping", args=[job.pk])
+    html = response.content.decode()
+    assert "The check stopped:" in html and "The file went away." in html
+    progress.clear_progress(job.pk)

@@ -1,5 +1,6 @@
 /* Import wizard: drop zone and chosen files on the upload step; busy buttons while the
-   server reads or checks the files (a dry run of a large file takes a while). */
+   server reads or checks the files (a large file is checked in the background instead,
+   behind the progress bar of the job page). */
 (function () {
   "use strict";
 
