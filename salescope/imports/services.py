@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ FILE_SUFFIXES = frozenset({".csv", ".tsv", ".txt", ".tab", ".xlsx", ".xlsm", ".z
 #: ``job.options["format"]`` of a job whose file is a full export (``salescope export --all``).
 NATIVE_FORMAT = native.FORMAT
 NATIVE_PRESET = "salescope"
+
+logger = logging.getLogger(__name__)
 
 
 def can_import(actor: User | None) -> bool:
@@ -283,6 +286,19 @@ def run_import(
         raise
     except PermissionDenied as exc:
         _job_failed(job, ValidationError(str(exc)))
+        raise
+    except Exception:
+        # A bug, not bad input: the job must not stay "running" with a spinning progress bar.
+        logger.exception("Import %s stopped by an unexpected error", job.pk)
+        _job_failed(
+            job,
+            ValidationError(
+                _(
+                    "An unexpected error stopped the import; nothing was written. "
+                    "The details are in the server log."
+                )
+            ),
+        )
         raise
     job.summary = result.summary
     job.total_rows = result.total_rows

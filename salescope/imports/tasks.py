@@ -32,6 +32,9 @@ def run_import_task(
     except ValidationError as exc:
         report("failed", 1, 1)
         return {"status": JobStatus.FAILED, "message": "; ".join(exc.messages)}
+    except Exception:
+        report("failed", 1, 1)  # the job is marked failed; the task result keeps the error
+        raise
     report("done", 1, 1)
     return {"status": job.status, "summary": result.summary, "errors": len(result.errors)}
 
