@@ -26,3 +26,9 @@ class DashboardAdmin(ReadOnlyAdmin):
 class FlashTilesAdmin(ReadOnlyAdmin):
     list_display = ("user", "kpis", "updated_at")
     search_fields = ("user__username",)
+
+
+@admin.register(Widget)
+class WidgetAdmin(ReadOnlyAdmin):
+    list_display = ("dashboard", "position", "title", "size")
+    list_select_related = ("dashboard",)
