@@ -23,7 +23,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", core_views.healthz, name="healthz"),
     path("search/", search_view, name="search"),
-    path("reports/", core_views.reports, name="reports"),
     path("", include("salescope.pipeline.urls")),
     path("", include("salescope.accounts.urls")),
     path("", include("salescope.activities.urls")),

@@ -18,7 +18,7 @@ NAV: list[tuple[str, Any, str | None]] = [
     ("lists:accounts", _("Accounts"), None),
     ("lists:contacts", _("Contacts"), None),
     ("activities:agenda", _("Agenda"), None),
-    ("reports", _("Reports"), None),
+    ("kpis:dashboards", _("Dashboards"), None),
     ("kpis:analysis", _("Analysis"), None),
     ("leads:list", _("Leads"), None),
     ("imports:index", _("Import"), "salescope.imports.services.can_import"),

@@ -20,8 +20,3 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
-
-
-@login_required
-def reports(request: HttpRequest) -> HttpResponse:
-    return render(request, "core/reports.html")

@@ -44,3 +44,8 @@ def test_every_user_gets_the_workspace(org_setup: Any) -> None:
     for user in (org_setup.rep, org_setup.manager, org_setup.admin):
         urls = _urls(user)
         assert reverse("pipeline:board") in urls and reverse("leads:list") in urls
+
+
+def test_dashboards_are_in_the_main_bar(org_setup: Any) -> None:
+    for user in (org_setup.rep, org_setup.manager, org_setup.readonly):
+        assert reverse("kpis:dashboards") in _urls(user)
