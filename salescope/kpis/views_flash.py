@@ -97,6 +97,7 @@ def _render_tiles(
             "chosen": chosen,
             "errors": errors or [],
             "custom": queries.has_custom_tiles(user),
+            "current": queries.flash_kpis(user),
             "max_tiles": builtins.MAX_TILES,
         },
         status=status,
