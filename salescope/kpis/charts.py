@@ -266,8 +266,9 @@ def funnel(spec: WidgetSpec, result: KpiResult) -> dict[str, Any]:
     option["series"] = [{
         "name": str(result.kpi.name), "type": "funnel", "sort": "none", "gap": 2,
         "left": "10%", "width": "80%", "top": 12, "bottom": 12,
-        "min": 0, "max": max(values) if values else 1, "minSize": "8%",
-        "label": {"position": "inside", "formatter": "{b}", "color": "#fff"},
+        "min": 0, "max": max(values) if values else 1, "minSize": "30%",
+        "label": {"position": "inside", "formatter": "{b}", "color": "#fff",
+                  "textBorderWidth": 0, "overflow": "break"},
         "data": data,
     }]  # fmt: skip
     return option
@@ -321,13 +322,16 @@ def histogram(spec: WidgetSpec, result: KpiResult) -> dict[str, Any]:
     option["tooltip"] = {"trigger": "axis", "axisPointer": {"type": "shadow"}, "confine": True}
     kpi = result.kpi
     rows = histogram_bins(spec, result)
-    places = 0 if kpi.unit == "money" else 1
+
+    def edge(value: Decimal) -> str:
+        if kpi.unit == "money":
+            return formatting.money(value, result.currency, whole=True)
+        return engine.display(kpi, round(value, 1), result.currency)
+
     labels = []
     data = []
     for row in rows:
-        lo = engine.display(kpi, round(row["lo"], places), result.currency)
-        hi = engine.display(kpi, round(row["hi"], places), result.currency)
-        labels.append(f"{lo} – {hi}")
+        labels.append(f"{edge(row['lo'])} – {edge(row['hi'])}")
         url = records_url(
             spec,
             vmin=str(row["lo"] * kpi.per),
@@ -336,7 +340,7 @@ def histogram(spec: WidgetSpec, result: KpiResult) -> dict[str, Any]:
         )
         data.append({"value": row["count"], "url": url, "text": str(row["count"])})
     option["xAxis"] = _category_axis(labels)
-    option["xAxis"]["axisLabel"]["rotate"] = 30
+    option["xAxis"]["axisLabel"].update(rotate=30, overflow="none", hideOverlap=False)
     option["yAxis"] = {"type": "value", "minInterval": 1, "name": _("Records")}
     option["series"] = [{"name": _("Records"), "type": "bar", "barCategoryGap": "4%", "data": data}]
     return option

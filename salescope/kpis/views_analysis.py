@@ -94,7 +94,14 @@ def spec_params(query: Mapping[str, Any], *, drop_for_kpi: bool = False) -> Quer
 def read_spec(request: HttpRequest) -> tuple[WidgetSpec | None, dict[str, list[str]]]:
     """The spec of the request, or the errors per field."""
     changed = request.headers.get("HX-Trigger-Name") == "kpi"
-    params = spec_params(request.GET, drop_for_kpi=changed)
+    return parse_spec(request.GET, drop_for_kpi=changed)
+
+
+def parse_spec(
+    query: Mapping[str, Any], *, drop_for_kpi: bool = False
+) -> tuple[WidgetSpec | None, dict[str, list[str]]]:
+    """The spec of a query string, or the errors per field."""
+    params = spec_params(query, drop_for_kpi=drop_for_kpi)
     try:
         return WidgetSpec.from_params(params), {}
     except ValidationError as error:
@@ -311,35 +318,40 @@ class Drill:
 
 
 def _drill(request: HttpRequest) -> Drill:
-    """The records behind the number of the request (ValidationError when the input is bad)."""
-    spec, errors = read_spec(request)
+    return drill(request.GET, request.user)
+
+
+def drill(params: QueryDict, user: Any) -> Drill:
+    """The records behind the number a drill-down link names (the spec, ``group``,
+    ``bucket``, a histogram bin's ``vmin``/``vmax``); ValidationError when the input is bad."""
+    spec, errors = parse_spec(params)
     if spec is None:
         raise ValidationError(errors)
-    query = spec.query(request.user)
+    query = spec.query(user)
     kpi = engine.check_query(query)
     group: Any = engine._ANY
     group_label = ""
-    raw_group = request.GET.get("group")
+    raw_group = params.get("group")
     if raw_group is not None and spec.by:
         dimension = dims.get(spec.by)
         group = dimension.parse([raw_group])[0]
         group_label = dims.group_labels(dimension, [group]).get(group, str(group))
     bucket = None
     bucket_label = ""
-    raw_bucket = request.GET.get("bucket")
+    raw_bucket = params.get("bucket")
     if raw_bucket and spec.grain:
         bucket = periods.parse_day(raw_bucket, "bucket")
         bucket_label = periods.bucket_label(bucket, spec.grain, periods.fiscal_start_month())
-    records = engine.records(query, group=group, bucket=bucket)
+    records = bucket_records(query, group=group, bucket=bucket)
     range_label = ""
-    vmin, vmax = request.GET.get("vmin"), request.GET.get("vmax")
+    vmin, vmax = params.get("vmin"), params.get("vmax")
     if vmin and vmax:
         try:
             lo, hi = Decimal(vmin), Decimal(vmax)
         except ArithmeticError:
             raise ValidationError({"vmin": [_("Not a number.")]}) from None
         qs = records.queryset.filter(v__gte=float(lo))
-        qs = qs.filter(v__lte=float(hi)) if request.GET.get("vlast") else qs.filter(v__lt=float(hi))
+        qs = qs.filter(v__lte=float(hi)) if params.get("vlast") else qs.filter(v__lt=float(hi))
         records = engine.Records(records.kpi, qs, None)
         per = Decimal(records.kpi.per)
         ccy = query.currency or engine.context_currency()
@@ -351,6 +363,33 @@ def _drill(request: HttpRequest) -> Drill:
         and not range_label
     )
     return Drill(spec, query, records, group_label, bucket_label, range_label, adds_up)
+
+
+def bucket_records(query: engine.KpiQuery, *, group: Any, bucket: Any) -> engine.Records:
+    """The records behind one cell: those of the whole period, then of the bucket by their
+    time field, the way the cell was counted.
+
+    (Asking the engine for the bucket alone would make the bucket the period, which changes
+    what "the first entry into a stage in the period" means for the funnel KPIs.)
+    """
+    whole = engine.records(query, group=group)
+    kpi = whole.kpi
+    tf = kpi.time_field
+    if (
+        bucket is None
+        or query.grain is None
+        or tf is None
+        or not kpi.grains
+        or kpi.snapshot
+        or kpi.aggregate == "count_distinct"
+    ):
+        return engine.records(query, group=group, bucket=bucket)
+    start = max(bucket, query.period.start)
+    end = min(periods.next_bucket(bucket, query.grain), query.period.end)
+    part = periods.Period(start, end)
+    lo, hi = (start, end) if tf.is_date else part.bounds()
+    qs = whole.queryset.filter(**{f"{tf.path}__gte": lo, f"{tf.path}__lt": hi})
+    return engine.Records(kpi, qs, whole.value_field)
 
 
 def _bad_request(error: ValidationError) -> HttpResponse:
