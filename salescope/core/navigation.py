@@ -51,8 +51,12 @@ def nav_items(
             url = reverse(name)
         except NoReverseMatch:
             continue  # the page's app is not installed yet
-        active = path == url if url == "/" else path.startswith(url)
-        items.append({"url": url, "label": label, "active": active})
+        items.append({"url": url, "label": label, "active": False})
+    # the entry whose address is the longest start of the path (/analysis/dashboards/ is
+    # "Dashboards", not also "Analysis")
+    matches = [i for i in items if (path == "/" if i["url"] == "/" else path.startswith(i["url"]))]
+    if matches:
+        max(matches, key=lambda i: len(i["url"]))["active"] = True
     return items
 
 

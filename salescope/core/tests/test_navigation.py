@@ -49,3 +49,13 @@ def test_every_user_gets_the_workspace(org_setup: Any) -> None:
 def test_dashboards_are_in_the_main_bar(org_setup: Any) -> None:
     for user in (org_setup.rep, org_setup.manager, org_setup.readonly):
         assert reverse("kpis:dashboards") in _urls(user)
+
+
+def test_only_the_closest_entry_is_active(org_setup: Any) -> None:
+    request = RequestFactory().get(reverse("kpis:dashboards") + "1/")
+    request.user = org_setup.manager
+    active = [item["url"] for item in nav_items(request) if item["active"]]
+    assert active == [reverse("kpis:dashboards")]
+    request = RequestFactory().get("/")
+    request.user = org_setup.manager
+    assert [item["url"] for item in nav_items(request) if item["active"]] == ["/"]
