@@ -101,6 +101,14 @@ def test_build_save_share_drill_down_export_and_print(
     board.refresh_from_db()
     assert (board.sharing, board.team) == ("team", o.team)
 
+    # The card's menu: full width (swapped in place), the chart drawn again.
+    card.locator(".db-menu > summary").click()
+    shot(page, "menu")
+    card.get_by_role("button", name="Full width").click()
+    expect(page.locator(".db-card.db-full", has_text="Revenue by rep")).to_be_visible()
+    expect(card.locator("[data-echarts][data-drawn='1'] svg")).to_be_visible()
+    assert board.widgets.get().size == "full"
+
     # Drill down: the records behind the total add up to it.
     number = total.inner_text().strip()
     with page.expect_navigation():
