@@ -121,3 +121,9 @@ def test_manager_sees_customises_and_drills_into_flash_figures(
     expect(page).to_have_url(re.compile(re.escape(reverse("kpis:records")) + r"\?kpi=deals_won"))
     expect(page.locator("#rec-summary")).to_have_attribute("data-count", "3")
     shot(page, "3-records")
+
+    # On a phone the tiles stack and the per-rep table scrolls sideways.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(live_server.url + reverse("home"))
+    expect(page.locator("#flash-reps table.flash-reps")).to_be_visible()
+    shot(page, "4-phone")
