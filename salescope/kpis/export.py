@@ -9,7 +9,6 @@ KPI, period, filters and formula.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Sequence
@@ -96,13 +95,22 @@ def _csv_value(value: Any) -> Any:
     return neutral(str(value))
 
 
+def _field(value: Any) -> str:
+    """One CSV field, quoted when it holds a comma, a semicolon (the separator spreadsheets
+    in many locales expect), a quote or a line break."""
+    text = str(value)
+    if any(ch in text for ch in ',;"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def to_csv(head: Sequence[str], lines: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow([neutral(h) for h in head])
+    out.write("\ufeff")
+    out.write(",".join(_field(neutral(h)) for h in head) + "\r\n")
     for line in lines:
-        writer.writerow([_csv_value(v) for v in line])
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        out.write(",".join(_field(_csv_value(v)) for v in line) + "\r\n")
+    return out.getvalue().encode("utf-8")
 
 
 def widget_csv(result: KpiResult) -> bytes:

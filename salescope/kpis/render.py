@@ -183,6 +183,22 @@ def _cell(spec: WidgetSpec, result: KpiResult, cell: Cell, *, grouped: bool) -> 
     )
 
 
+def group_order(result: KpiResult) -> list[tuple[Any, str]]:
+    """The groups as shown: stages in their pipelines' order, other groups by name."""
+    if result.query.by != "stage":
+        return list(result.groups)
+    from salescope.pipeline.models import Stage
+
+    ids = [g for g, _label in result.groups if g is not None]
+    position = {
+        pk: (pipeline_name, order)
+        for pk, pipeline_name, order in Stage.objects.filter(pk__in=ids).values_list(
+            "pk", "pipeline__name", "order"
+        )
+    }
+    return sorted(result.groups, key=lambda item: position.get(item[0], ("\uffff", 0)))
+
+
 def build_table(spec: WidgetSpec, result: KpiResult) -> Table:
     """Groups × buckets (with a total column) when both are set, else one value per line."""
     by, grain = result.query.by, result.query.grain
@@ -192,7 +208,7 @@ def build_table(spec: WidgetSpec, result: KpiResult) -> Table:
         cells = {(c.group, c.bucket): c for c in result.rows}
         group_totals = {c.group: c for c in result.group_totals}
         rows = []
-        for group, label in result.groups:
+        for group, label in group_order(result):
             line = [
                 _cell(spec, result, cells[(group, b)], grouped=True)
                 for b in result.buckets
@@ -207,7 +223,8 @@ def build_table(spec: WidgetSpec, result: KpiResult) -> Table:
     rows = []
     if by is not None:
         corner = str(dim_label(by))
-        for c in result.rows:
+        index = {g: i for i, (g, _label) in enumerate(group_order(result))}
+        for c in sorted(result.rows, key=lambda c: index.get(c.group, 0)):
             rows.append(TableRow(c.group_label, [_cell(spec, result, c, grouped=True)]))
     elif grain is not None:
         corner = _("Period")

@@ -23,8 +23,8 @@ from salescope.testing.factories import make_opportunity
 MARCH = {"period": "custom", "from": "2026-03-01", "to": "2026-03-31"}
 
 
-@pytest.fixture
-def deals(org_setup: Any) -> Any:
+@pytest.fixture(name="deals")
+def deals_fixture(org_setup: Any) -> Any:
     o = org_setup
     q = o.stages["Qualification"]
     o.opps = {}
@@ -45,8 +45,8 @@ def deals(org_setup: Any) -> Any:
     return o
 
 
-@pytest.fixture
-def frozen() -> Any:
+@pytest.fixture(name="frozen")
+def frozen_fixture() -> Any:
     with clock.frozen(NOW):
         yield NOW
 
