@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 View = Callable[..., HttpResponse]
 
 #: form fields of "Save to dashboard" that are not part of the widget's spec
-_ADD_FIELDS = ("dashboard", "new_dashboard", "size", "csrfmiddlewaretoken", "next")
+_ADD_FIELDS = ("dashboard", "new_dashboard", "size", "csrfmiddlewaretoken")
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -110,14 +110,6 @@ def _builtin(key: str) -> builtins.BuiltinDashboard:
         return builtins.BUILTINS[key]
     except KeyError:
         raise Http404 from None
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponseRedirect:
-    """Back to the posted ``next`` (a local path) or ``default``."""
-    target = request.POST.get("next", "")
-    if not (target.startswith("/") and not target.startswith("//")):
-        target = default
-    return HttpResponseRedirect(target)
 
 
 def _offset(request: HttpRequest) -> int:
