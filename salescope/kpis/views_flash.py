@@ -70,13 +70,13 @@ def _ordered(keys: list[str], positions: dict[str, str]) -> list[str]:
     """``keys`` sorted by the position typed beside them (keys without one keep their order,
     after those with one)."""
 
-    def place(item: tuple[int, str]) -> tuple[int, float, int]:
+    def place(item: tuple[int, str]) -> tuple[int, int, int]:
         index, key = item
         raw = positions.get(key, "").strip()
         try:
-            return (0, float(raw), index)
+            return (0, int(raw), index)
         except ValueError:
-            return (1, 0.0, index)
+            return (1, 0, index)
 
     return [key for _i, key in sorted(enumerate(keys), key=place)]
 

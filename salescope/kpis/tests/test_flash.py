@@ -388,7 +388,7 @@ def test_tiles_page_saves_in_the_numbered_order(world: Any, client: Client) -> N
             "position-deals_won": "3",
             "position-win_rate": "1",
             "position-activities_done": "2",
-            "position-regularity": "",
+            "position-regularity": "nan",  # not a number: after the numbered ones
             "position-time_spent": "4",  # not ticked: ignored
         },
     )
