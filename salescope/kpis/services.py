@@ -101,6 +101,25 @@ def update_dashboard(
 
 
 @transaction.atomic
+def move_dashboard(*, actor: User, dashboard: Dashboard, offset: int) -> None:
+    """Move one of the actor's dashboards ``offset`` places (−1 up, +1 down) in their list."""
+    require_writer(actor, _("change dashboards"))
+    if dashboard.owner_id != actor.pk:
+        raise PermissionDenied(_("Only the owner orders their dashboards."))
+    ids = list(
+        Dashboard.objects.select_for_update()
+        .filter(owner=actor)
+        .order_by("position", "name", "pk")
+        .values_list("pk", flat=True)
+    )
+    index = ids.index(dashboard.pk)
+    target = max(0, min(len(ids) - 1, index + int(offset)))
+    ids.insert(target, ids.pop(index))
+    for position, pk in enumerate(ids):
+        Dashboard.objects.filter(pk=pk).exclude(position=position).update(position=position)
+
+
+@transaction.atomic
 def delete_dashboard(*, actor: User, dashboard: Dashboard) -> None:
     _require_edit(actor, dashboard)
     dashboard.delete()
@@ -138,6 +157,23 @@ def add_widget(
     )
     _touch(locked)
     return widget
+
+
+@transaction.atomic
+def save_widget(
+    *,
+    actor: User,
+    spec: WidgetSpec,
+    dashboard: Dashboard | None = None,
+    new_dashboard: str = "",
+    size: str = WidgetSize.HALF,
+    title: str = "",
+) -> Widget:
+    """Save a widget from the Analysis page to ``dashboard`` or to a new one named
+    ``new_dashboard`` (created in the same transaction: nothing is written on an error)."""
+    if dashboard is None:
+        dashboard = create_dashboard(actor=actor, name=new_dashboard)
+    return add_widget(actor=actor, dashboard=dashboard, spec=spec, size=size, title=title)
 
 
 @transaction.atomic

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -274,30 +273,11 @@ def dashboard_list(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("kpis:dashboard", args=[dashboard.pk]))
 
 
-@transaction.atomic
-def _reorder_dashboards(*, actor: User, dashboard: Dashboard, offset: int) -> None:
-    """Move one of the actor's dashboards ``offset`` places in their list."""
-    if dashboard.owner_id != actor.pk:
-        raise PermissionDenied(_("Only the owner orders their dashboards."))
-    require_writer(actor, _("change dashboards"))
-    ids = list(
-        Dashboard.objects.select_for_update()
-        .filter(owner=actor)
-        .order_by("position", "name", "pk")
-        .values_list("pk", flat=True)
-    )
-    index = ids.index(dashboard.pk)
-    target = max(0, min(len(ids) - 1, index + offset))
-    ids.insert(target, ids.pop(index))
-    for position, pk in enumerate(ids):
-        Dashboard.objects.filter(pk=pk).exclude(position=position).update(position=position)
-
-
 @login_required
 @require_POST
 def dashboard_move(request: HttpRequest, pk: int) -> HttpResponse:
     dashboard = _dashboard(request, pk)
-    _reorder_dashboards(actor=_user(request), dashboard=dashboard, offset=_offset(request))
+    services.move_dashboard(actor=_user(request), dashboard=dashboard, offset=_offset(request))
     return HttpResponseRedirect(reverse("kpis:dashboards"))
 
 
@@ -591,12 +571,15 @@ def widget_add(request: HttpRequest) -> HttpResponse:
     if not errors:
         assert spec is not None
         try:
-            with transaction.atomic():
-                if target is None:
-                    target = services.create_dashboard(actor=user, name=new_name)
-                widget = services.add_widget(
-                    actor=user, dashboard=target, spec=spec, size=size, title=title
-                )
+            widget = services.save_widget(
+                actor=user,
+                spec=spec,
+                dashboard=target,
+                new_dashboard=new_name,
+                size=size,
+                title=title,
+            )
+            target = widget.dashboard
         except ValidationError as exc:
             errors += _messages_of(exc)
         except PermissionDenied as exc:
