@@ -204,6 +204,7 @@ def _form(
         label = str(CATEGORIES.get(k.category, k.category.title()))
         groups.setdefault(label, []).append(
             {"key": k.key, "name": str(k.name), "formula": str(k.formula),
+             "description": str(k.description),
              "selected": k.key == kpi_key}
         )  # fmt: skip
     allowed = kpi.dimensions if kpi is not None else dims.DIMENSION_KEYS

@@ -116,3 +116,30 @@ def test_analyse_drill_down_and_export(live_server: LiveServer, page: Page, org_
     _choose(page, "#an-chart", "pie")
     expect(page.locator("#an-result [data-echarts][data-drawn='1'] svg")).to_be_visible()
     shot(page, "3-pie")
+
+    # A pie needs a dimension: the message shows next to the chart field.
+    _choose(page, "#an-by", "")
+    expect(page.locator("#an-chart + .errorlist")).to_contain_text("needs a dimension")
+    shot(page, "4-error")
+
+    # Back to bars; a click on a bar opens the records behind it.
+    _choose(page, "#an-by", "rep")
+    _choose(page, "#an-chart", "bar")
+    chart = page.locator("#an-result [data-echarts][data-drawn='1']")
+    expect(chart.locator("svg")).to_be_visible()
+    x, y = page.evaluate(
+        """(name) => {
+            const el = document.querySelector("#an-result [data-echarts]");
+            const chart = echarts.getInstanceByDom(el);
+            const option = chart.getOption();
+            const index = option.xAxis[0].data.indexOf(name);
+            const value = option.series[0].data[index].value;
+            return chart.convertToPixel({seriesIndex: 0}, [index, value / 2]);
+        }""",
+        o.rep2.get_full_name(),
+    )
+    box = chart.bounding_box()
+    assert box is not None
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + x, box["y"] + y)
+    expect(page.locator("#rec-total")).to_have_text("€5,000.00")

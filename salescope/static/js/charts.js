@@ -81,6 +81,14 @@
   }
 
   window.salescopeCharts = { drawAll: drawAll };
+  // A 400 answer carries the form with its messages: show it (htmx keeps error answers out).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.closest("[data-swap-400]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   document.addEventListener("DOMContentLoaded", function () { drawAll(document); });
   document.addEventListener("htmx:afterSettle", function (event) { drawAll(event.target || document); });
   var timer = null;
