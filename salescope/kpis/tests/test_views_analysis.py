@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -248,3 +249,23 @@ def test_xlsx_export_keeps_numbers(client: Any, deals: Any, frozen: Any) -> None
     data = {r[0]: r[2] for r in values[header_at + 1 :]}
     assert data[deals.rep.get_full_name()] == 2 and data["Total"] == 3
     assert isinstance(data["Total"], int | float)
+
+
+def test_records_are_paginated(client: Any, deals: Any, frozen: Any, monkeypatch: Any) -> None:
+    from salescope.kpis import views_analysis
+
+    monkeypatch.setattr(views_analysis, "RECORDS_PER_PAGE", 2)
+    params = {"kpi": "deals_won", **MARCH}
+    first = _get(client, deals.admin, "records/", params).content.decode()
+    assert "3 records" in first and "Page 1 of 2" in first and "page=2" in first
+    second = _get(client, deals.admin, "records/", {**params, "page": "2"}).content.decode()
+    assert "Page 2 of 2" in second and len(re.findall(r'href="/deals/\d+/"', second)) == 1
+
+
+def test_filter_choices_of_a_rep_are_their_own(client: Any, deals: Any, frozen: Any) -> None:
+    html = _get(client, deals.rep, "", {"kpi": "deals_won", **MARCH}).content.decode()
+    start = html.index('name="f_rep"')
+    options = html[start : html.index("</select>", start)]
+    assert deals.rep.get_full_name() in options
+    assert deals.other_rep.get_full_name() not in options
+    assert re.search(r'class="kw-value"[^>]*>2</a>', html)  # only the rep's two wins
