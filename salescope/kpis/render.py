@@ -90,6 +90,8 @@ class WidgetView:
     records_url: str = ""
     export_csv_url: str = ""
     export_xlsx_url: str = ""
+    #: the chart would have no data point (no group in the period)
+    empty: bool = False
     dom_id: str = field(default_factory=lambda: "w" + uuid.uuid4().hex[:10])
 
     @property
@@ -289,4 +291,7 @@ def widget_view(spec: WidgetSpec, user: Any, *, today: dt.date | None = None) ->
         view.chart = charts.option(spec, result)
     except ValidationError as error:
         view.error = error_text(error)
+    if view.chart is not None and not any(s.get("data") for s in view.chart.get("series", [])):
+        view.chart = None
+        view.empty = True
     return view

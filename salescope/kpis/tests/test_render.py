@@ -121,3 +121,11 @@ def test_relative_periods_resolve_on_today(deals: Any) -> None:
     relative = WidgetSpec.from_params({"kpi": "deals_won", "period": "this_month"})
     w = widget_view(relative, deals.admin, today=dt.date(2026, 3, 15))
     assert w.number == "3"
+
+
+def test_a_chart_without_data_says_so(deals: Any, frozen: Any) -> None:
+    april = {"period": "custom", "from": "2026-04-01", "to": "2026-04-30"}
+    spec = WidgetSpec.from_params({"kpi": "deals_won", "by": "rep", "chart": "pie", **april})
+    w = widget_view(spec, deals.admin)
+    assert w.empty and w.chart is None and not w.error
+    assert "No records in this period." in render_to_string("kpis/_widget.html", {"w": w})
