@@ -98,10 +98,16 @@ def read_spec(request: HttpRequest) -> tuple[WidgetSpec | None, dict[str, list[s
 
 
 def parse_spec(
-    query: Mapping[str, Any], *, drop_for_kpi: bool = False
+    query: Mapping[str, Any], *, drop_for_kpi: bool = False, data_only: bool = False
 ) -> tuple[WidgetSpec | None, dict[str, list[str]]]:
-    """The spec of a query string, or the errors per field."""
+    """The spec of a query string, or the errors per field.
+
+    ``data_only`` (records, exports): the chart is left out, so a drill-down or an export
+    never fails over how the numbers would be drawn.
+    """
     params = spec_params(query, drop_for_kpi=drop_for_kpi)
+    if data_only:
+        params.setlist("chart", ["table"])
     try:
         return WidgetSpec.from_params(params), {}
     except ValidationError as error:
@@ -325,7 +331,7 @@ def _drill(request: HttpRequest) -> Drill:
 def drill(params: QueryDict, user: Any) -> Drill:
     """The records behind the number a drill-down link names (the spec, ``group``,
     ``bucket``, a histogram bin's ``vmin``/``vmax``); ValidationError when the input is bad."""
-    spec, errors = parse_spec(params)
+    spec, errors = parse_spec(params, data_only=True)
     if spec is None:
         raise ValidationError(errors)
     query = spec.query(user)
@@ -492,7 +498,7 @@ def records_csv(request: HttpRequest) -> HttpResponse:
 
 
 def _export_view(request: HttpRequest) -> tuple[WidgetView | None, HttpResponse | None]:
-    spec, errors = read_spec(request)
+    spec, errors = parse_spec(request.GET, data_only=True)
     if spec is None:
         return None, _bad_request(ValidationError(errors))
     view = widget_view(spec, request.user)

@@ -122,7 +122,6 @@ def test_changing_the_kpi_drops_what_it_does_not_support(
         ({"kpi": "deals_won", "by": "activity_type"}, "cannot be grouped by"),
         ({"kpi": "deals_won", "period": "custom", "from": "2026-03-10", "to": "2026-03-01"},
          "is before"),
-        ({"kpi": "deals_won", "chart": "pie"}, "needs a dimension"),
         ({"kpi": "deals_won", "currency": "XXQ"}, "Unknown currency"),
         ({"kpi": "deals_won", "f_source": "abc"}, "is not an id"),
     ],
@@ -140,6 +139,17 @@ def test_bad_input_gives_a_clear_message(
         response = _get(client, deals.admin, name, params)
         assert response.status_code == 400, name
         assert message in response.content.decode(errors="replace"), name
+
+
+def test_a_chart_problem_does_not_stop_records_or_exports(
+    client: Any, deals: Any, frozen: Any
+) -> None:
+    params = {"kpi": "deals_won", "chart": "pie", **MARCH}
+    page = _get(client, deals.admin, "", params)
+    assert "A pie chart needs a dimension." in page.content.decode()
+    assert _get(client, deals.admin, "result/", params).status_code == 400
+    for name in ("export.csv", "export.xlsx", "records/", "records.csv"):
+        assert _get(client, deals.admin, name, params).status_code == 200, name
 
 
 def test_missing_exchange_rate_is_an_error_not_a_crash(
