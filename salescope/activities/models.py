@@ -92,6 +92,8 @@ class Activity(TrackedModel):
             models.Index(fields=["owner", "starts_at"]),
             models.Index(fields=["owner", "due_on"]),
             models.Index(fields=["activity_type", "done_at"]),
+            # KPIs: the activities done in a period, with what their figures read (covering)
+            models.Index(fields=["done_at", "owner", "activity_type", "duration_minutes"]),
         ]
         constraints = [
             models.CheckConstraint(

@@ -28,11 +28,10 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from salescope.kpis import selectors as sel
-from salescope.kpis.periods import company_tz
 from salescope.kpis.registry import Context, Kpi, TimeField, register
 from salescope.pipeline.models import EventKind, OpportunityEvent, Outcome, StageKind
 
@@ -84,7 +83,7 @@ def _created(ctx: Context) -> QuerySet[Any]:
 
 
 def _cycle(ctx: Context) -> QuerySet[Any]:
-    created_day = TruncDate("created_at", tzinfo=company_tz())
+    created_day = sel.LocalDate("created_at")
     return _won(ctx).annotate(v=sel.DaysBetweenDates(F("closed_on"), created_day))
 
 

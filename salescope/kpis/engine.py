@@ -20,17 +20,19 @@ the cell's value.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import statistics
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import (
     ExtractMonth,
     ExtractYear,
@@ -105,7 +107,18 @@ def context(
 ) -> Context:
     from salescope.org.selectors import company_settings
 
-    settings = company_settings()
+    return _context(company_settings(), user=user, period=period, currency=currency, now=now)
+
+
+def _context(
+    settings: Any,
+    *,
+    user: Any,
+    period: Period,
+    currency: str | None = None,
+    now: dt.datetime | None = None,
+) -> Context:
+    """The context from the company settings already read (one read per computation)."""
     company = str(settings.currency_id)
     lo, hi = period.bounds()
     now = now or clock.now()
@@ -121,6 +134,12 @@ def context(
         company_currency=company,
         stale_after_days=int(settings.stale_after_days),
     )
+
+
+def _within(ctx: Context, period: Period) -> Context:
+    """``ctx`` for another period (same user, clock and currencies)."""
+    lo, hi = period.bounds()
+    return dataclasses.replace(ctx, start=period.start, end=period.end, lo=lo, hi=hi)
 
 
 def check_query(query: KpiQuery) -> Kpi:
@@ -203,6 +222,36 @@ def _bucket_value(raw: Any, grain: str, fiscal_month: int) -> dt.date:
     return raw
 
 
+#: Up to this many buckets, a record's bucket is found by comparing its time with the buckets'
+#: boundaries (a CASE in SQL, fast on both databases); beyond, by truncating it (``Trunc``).
+CASE_BUCKETS = 64
+
+
+def _bucket_case(kpi: Kpi, ctx: Context, grain: str, fiscal_month: int) -> tuple[Any, Any]:
+    """(expression, decode): the record's bucket as an index into the period's buckets.
+
+    The boundaries are the buckets' first days (dates for a date field, else the UTC
+    instants of midnight in the company time zone), so the result equals truncation in
+    the company time zone without converting every record's time.
+    """
+    tf = kpi.time_field
+    assert tf is not None
+    starts = periods.buckets(Period(ctx.start, ctx.end), grain, fiscal_month)
+    if len(starts) > CASE_BUCKETS or kpi.snapshot:
+        expr = _bucket_expr(kpi, grain, fiscal_month)
+        return expr, lambda raw: _bucket_value(raw, grain, fiscal_month)
+    if len(starts) == 1:
+        return Value(0, output_field=IntegerField()), lambda raw: starts[0]
+    whens = []
+    for i, first in enumerate(starts[1:]):
+        bound: Any = (
+            first if tf.is_date else Period(first, first + dt.timedelta(days=1)).bounds()[0]
+        )
+        whens.append(When(**{f"{tf.path}__lt": bound}, then=Value(i)))
+    expr = Case(*whens, default=Value(len(starts) - 1), output_field=IntegerField())
+    return expr, lambda raw: starts[int(raw)]
+
+
 def _filtered(kpi: Kpi, ctx: Context, filters: Mapping[str, list[Any]]) -> QuerySet[Any]:
     assert kpi.query is not None
     qs = kpi.query(ctx)
@@ -261,27 +310,25 @@ def _base_values(
     if by is not None:
         qs = qs.annotate(_g=F(dims.get(by).path(kpi.subject)))
         names.append("_g")
+    decode: Any = None
     if grain is not None:
-        qs = qs.annotate(_b=_bucket_expr(kpi, grain, fiscal_month))
+        expr, decode = _bucket_case(kpi, ctx, grain, fiscal_month)
+        qs = qs.annotate(_b=expr)
         names.append("_b")
     money = kpi.unit == "money"
 
     def key(row: Mapping[str, Any]) -> Key:
         group = row["_g"] if by is not None else None
-        bucket = _bucket_value(row["_b"], grain, fiscal_month) if grain is not None else None
+        bucket = decode(row["_b"]) if grain is not None else None
         return group, bucket
 
     result: Values = {}
     if kpi.aggregate == "median" and connection.vendor != "postgresql":
-        lists: dict[Key, list[Decimal]] = defaultdict(list)
-        for row in qs.values(*names, "v").order_by(*names, "v").iterator(chunk_size=5000):
-            if row["v"] is None:
-                if money:
-                    _raise_missing_rate(qs)
-                continue
-            lists[key(row)].append(Decimal(str(row["v"])))
-        for k, values in lists.items():
-            result[k] = statistics.median(values)
+        if money and qs.filter(v__isnull=True).exists():
+            _raise_missing_rate(qs)
+        for row in _middle_rows(qs, names):
+            values = row.pop("_middle")
+            result[key(row)] = statistics.median(values)
         return _per(kpi, result)
 
     aggs: dict[str, Any] = {}
@@ -315,6 +362,32 @@ def _base_values(
     return _per(kpi, result)
 
 
+def _middle_rows(qs: QuerySet[Any], names: list[str]) -> list[dict[str, Any]]:
+    """Per group of ``names``: the one or two middle values of ``v`` (SQLite medians).
+
+    The database numbers each group's values in order and returns only the middle ones
+    (row ``(n + 1) / 2`` and ``(n + 2) / 2``), so no group's values travel to Python.
+    """
+    inner, params = qs.values(*names, "v").order_by().query.sql_with_params()
+    quoted = [connection.ops.quote_name(n) for n in names]
+    partition = f"PARTITION BY {', '.join(quoted)}" if quoted else ""
+    columns = ", ".join([*quoted, '"v"'])
+    sql = (
+        f"SELECT {columns} FROM (SELECT {columns}, "
+        f'ROW_NUMBER() OVER ({partition} ORDER BY "v") AS "_rn", '
+        f'COUNT(*) OVER ({partition}) AS "_n" '
+        f'FROM ({inner}) "_values" WHERE "v" IS NOT NULL) "_ranked" '
+        f'WHERE "_rn" IN (("_n" + 1) / 2, ("_n" + 2) / 2)'
+    )
+    rows: dict[tuple[Any, ...], dict[str, Any]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for *group, value in cursor.fetchall():
+            row = rows.setdefault(tuple(group), {**dict(zip(names, group, strict=True))})
+            row.setdefault("_middle", []).append(Decimal(str(value)))
+    return list(rows.values())
+
+
 def _per(kpi: Kpi, values: Values) -> Values:
     if kpi.per == 1:
         return values
@@ -340,7 +413,10 @@ def _values(
     memo = (kpi.key, by, grain, ctx.start, ctx.end)
     if memo in cache:
         return cache[memo]
-    if not kpi.is_derived:
+    rolled = _rollup(kpi, ctx, by, grain, cache)
+    if rolled is not None:
+        result = rolled
+    elif not kpi.is_derived:
         result = _base_values(kpi, ctx, filters, by, grain, fiscal_month)
     elif kpi.window_months:
         result = _window_values(kpi, ctx, filters, by, grain, fiscal_month, cache)
@@ -348,6 +424,52 @@ def _values(
         result = _derived_values(kpi, ctx, filters, by, grain, fiscal_month, cache)
     cache[memo] = result
     return result
+
+
+def _additive(kpi: Kpi, by: str, over_buckets: bool) -> bool:
+    """Whether the values of ``kpi`` per ``by`` (and bucket) add up to the coarser value.
+
+    Counts and sums do when every record has exactly one value of the dimension (not a
+    multi-valued one such as product) and one bucket. A count of distinct deals adds up over
+    a dimension that is an attribute of the deal, never over buckets (a deal pushed in two
+    weeks counts in each).
+    """
+    if kpi.is_derived or kpi.per != 1:
+        return False
+    dimension = dims.get(by)
+    if dimension.multi:
+        return False
+    if kpi.aggregate in ("count", "sum"):
+        return True
+    if kpi.aggregate == "count_distinct" and not over_buckets:
+        path = dimension.path(kpi.subject)
+        return kpi.distinct == "opportunity_id" and path.startswith("opportunity__")
+    return False
+
+
+def _rollup(
+    kpi: Kpi, ctx: Context, by: str | None, grain: str | None, cache: dict[Any, Values]
+) -> Values | None:
+    """The values per ``by`` (or the total) added up from finer values already computed."""
+    if kpi.is_derived or grain is not None:
+        return None
+    for (key, c_by, c_grain, start, end), values in list(cache.items()):
+        if key != kpi.key or (start, end) != (ctx.start, ctx.end) or c_by is None:
+            continue
+        if by is not None and c_by != by:
+            continue
+        if c_grain is None and by is not None:
+            continue
+        if not _additive(kpi, c_by, over_buckets=c_grain is not None):
+            continue
+        result: Values = {}
+        for (g, _b), value in values.items():
+            k = (g if by is not None else None, None)
+            result[k] = (result.get(k) or Decimal(0)) + (value or Decimal(0))
+        if by is None:
+            result.setdefault((None, None), Decimal(0))
+        return result
+    return None
 
 
 def _input_filters(inp: Kpi, filters: Mapping[str, list[Any]]) -> dict[str, list[Any]]:
@@ -416,7 +538,7 @@ def _window_values(
     first_month = min(m[0] for m in windows.values())
     last_month = max(m[-1] for m in windows.values())
     wide = Period(first_month, periods.add_months(last_month, 1))
-    wide_ctx = context(user=ctx.user, period=wide, currency=ctx.currency, now=ctx.now)
+    wide_ctx = _within(ctx, wide)
     monthly = _values(inp, wide_ctx, _input_filters(inp, filters), by, "month", fiscal_month, cache)
     groups = {g for g, _b in monthly} if by is not None else {None}
     result: Values = {}
@@ -427,6 +549,26 @@ def _window_values(
                 continue
             result[(g, bucket)] = kpi.combine(series)
     return result
+
+
+_session = threading.local()
+
+
+@contextlib.contextmanager
+def _analytic_session() -> Iterator[None]:
+    """On PostgreSQL, KPI queries run without JIT compilation (once per connection).
+
+    Their estimated costs on large tables make PostgreSQL compile them to machine code,
+    which takes longer (up to seconds) than running these short aggregates.
+    """
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        raw = id(connection.connection)
+        if getattr(_session, "jit_off", None) != raw:
+            with connection.cursor() as cursor:
+                cursor.execute("SET jit = off")
+            _session.jit_off = raw
+    yield
 
 
 # --- the result -----------------------------------------------------------------------------
@@ -440,15 +582,18 @@ def quantize(kpi: Kpi, value: Decimal | None) -> Decimal | None:
 
 def compute(query: KpiQuery) -> KpiResult:
     """The KPI's cells, group totals and total for ``query`` (and its comparison period)."""
+    from salescope.org.selectors import company_settings
+
     kpi = check_query(query)
     filters = parse_filters(query.filters)
-    fiscal_month = periods.fiscal_start_month()
+    settings = company_settings()
+    fiscal_month = int(settings.fiscal_year_start_month)
     grain = query.grain
     by = query.by
     compare_period = None if kpi.snapshot else query.period.comparison(query.compare)
 
     def run(period: Period) -> tuple[Values, Values, Values]:
-        ctx = context(user=query.user, period=period, currency=query.currency)
+        ctx = _context(settings, user=query.user, period=period, currency=query.currency)
         cache: dict[Any, Values] = {}
         cells = (
             _values(kpi, ctx, filters, by, grain, fiscal_month, cache)
@@ -463,14 +608,17 @@ def compute(query: KpiQuery) -> KpiResult:
         total = _values(kpi, ctx, filters, None, None, fiscal_month, cache)
         return cells, group_totals, total
 
-    cells, group_totals, total = run(query.period)
+    with _analytic_session():
+        cells, group_totals, total = run(query.period)
+        if compare_period is not None:
+            c_cells, c_group_totals, c_total = run(compare_period)
+        else:
+            c_cells, c_group_totals, c_total = {}, {}, {}
     bucket_list = periods.buckets(query.period, grain, fiscal_month) if grain is not None else []
+    shift: dict[dt.date, dt.date] = {}
     if compare_period is not None:
-        c_cells, c_group_totals, c_total = run(compare_period)
         c_buckets = periods.buckets(compare_period, grain, fiscal_month) if grain else []
         shift = dict(zip(bucket_list, c_buckets, strict=False))
-    else:
-        c_cells, c_group_totals, c_total, shift = {}, {}, {}, {}
 
     dimension = dims.get(by) if by is not None else None
     group_keys = {g for g, _b in cells} | {g for g, _b in group_totals}
@@ -511,7 +659,7 @@ def compute(query: KpiQuery) -> KpiResult:
     return KpiResult(
         kpi=kpi,
         query=query,
-        currency=(query.currency or context_currency())
+        currency=(query.currency or str(settings.currency_id))
         if kpi.unit in ("money", "per_day")
         else None,
         period=query.period,

@@ -11,24 +11,34 @@ PostgreSQL (``numeric``) and rounded to the cent at the end; a record whose rate
 makes the query fail with a message naming the currency and the day, never a silent gap.
 
 Medians use ``percentile_cont(0.5)`` on PostgreSQL. SQLite has no such aggregate: there the
-engine fetches the one measured column, ordered, and takes the middle in Python (the mean of
-the two middle values for an even count, as ``percentile_cont`` does).
+database numbers each group's values in order and returns the one or two middle ones, and the
+engine takes their mean (for an even count, as ``percentile_cont`` does).
+
+The scope is written as conditions on the records' own columns (owner ids read at each query,
+deals shared with the user as a subquery), equal to ``salescope/visibility.py``, so the
+databases use their indexes on the period and the owner instead of a subquery over all deals.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import zoneinfo
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import (
     Aggregate,
     Case,
+    DateField,
     DecimalField,
     ExpressionWrapper,
     F,
     FloatField,
     Func,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Value,
@@ -37,33 +47,87 @@ from django.db.models import (
 
 from salescope.activities.models import Activity
 from salescope.kpis.registry import Context
-from salescope.org.models import ExchangeRate
+from salescope.org.models import ExchangeRate, Role
 from salescope.pipeline.models import Opportunity, OpportunityEvent
-from salescope.visibility import (
-    sees_everything,
-    visible_activities,
-    visible_opportunities,
-)
+from salescope.visibility import owner_ids, sees_everything
 
 RATE = DecimalField(max_digits=18, decimal_places=8)
 MONEY = DecimalField(max_digits=30, decimal_places=8)
 
 
+def _owners_and_shared(user: Any) -> tuple[list[int], Any]:
+    """The owner ids whose deals ``user`` sees, and the ids of the deals shared with them.
+
+    Read at every query (live); the owners are a handful of users, the shared deals a
+    subquery (of any size).
+    """
+    owners = list(owner_ids(user).values_list("pk", flat=True))
+    shared = Opportunity.shared_with.through.objects.filter(user_id=user.pk).values(
+        "opportunity_id"
+    )
+    return owners, shared
+
+
+def _limited(user: Any) -> bool:
+    """Whether ``user`` sees part of the records (False: everything, or the system)."""
+    return user is not None and not sees_everything(user)
+
+
+def _inactive(user: Any) -> bool:
+    return user is not None and (not getattr(user, "is_authenticated", False) or not user.is_active)
+
+
 def opportunities(user: Any) -> QuerySet[Opportunity]:
+    """The deals ``user`` sees (``visibility.visible_opportunities``), as plain conditions on
+    the owner and the shared deals rather than a subquery over all deals."""
     qs = Opportunity.objects.all()
-    return qs if user is None else visible_opportunities(user, qs)
+    if _inactive(user):
+        return qs.none()
+    if not _limited(user):
+        return qs
+    owners, shared = _owners_and_shared(user)
+    return qs.filter(Q(owner_id__in=owners) | Q(pk__in=shared))
 
 
 def events(user: Any) -> QuerySet[OpportunityEvent]:
     qs = OpportunityEvent.objects.all()
     if user is None or (sees_everything(user) and getattr(user, "is_authenticated", False)):
         return qs
-    return qs.filter(opportunity__in=opportunities(user).values("pk"))
+    if _inactive(user):
+        return qs.none()
+    owners, shared = _owners_and_shared(user)
+    return qs.filter(Q(opportunity__owner_id__in=owners) | Q(opportunity_id__in=shared))
 
 
 def activities(user: Any) -> QuerySet[Activity]:
+    """The activities ``user`` sees (``visibility.visible_activities``), the same conditions
+    written on the activity's own columns (owner, assigner, deal, account)."""
     qs = Activity.objects.all()
-    return qs if user is None else visible_activities(user, qs)
+    if _inactive(user):
+        return qs.none()
+    if not _limited(user):
+        return qs
+    from salescope.accounts.models import Account
+
+    owners, shared = _owners_and_shared(user)
+    deals = Opportunity.objects.filter(Q(owner_id__in=owners) | Q(pk__in=shared))
+    participants = Activity.participant_users.through.objects.filter(user_id=user.pk)
+    cond = (
+        Q(owner_id__in=owners)
+        | Q(assigned_by_id=user.pk)
+        | Q(pk__in=participants.values("activity_id"))
+        | Q(opportunity_id__in=deals.values("pk"))
+    )
+    if user.role == Role.MARKETING:
+        cond |= Q(account_id__isnull=False)
+    else:
+        account_shared = Account.shared_with.through.objects.filter(user_id=user.pk)
+        cond |= (
+            Q(account_id__in=Account.objects.filter(owner_id__in=owners).values("pk"))
+            | Q(account_id__in=account_shared.values("account_id"))
+            | Q(account_id__in=deals.values("account_id"))
+        )
+    return qs.filter(cond)
 
 
 def _rate(*, day: Any, company: str, column: str | None = None, code: str | None = None) -> Any:
@@ -156,6 +220,74 @@ class DaysBetweenTimes(_DaysBetween):
     """Days (with fractions) from instant ``start`` to instant ``end``."""
 
     postgres = "(EXTRACT(EPOCH FROM (({end}) - ({start}))) / 86400.0)"
+
+
+@functools.lru_cache(maxsize=4)
+def _offsets(tzname: str) -> tuple[tuple[str, int], ...]:
+    """``(UTC instant as Django writes it on SQLite, seconds east of UTC)`` from each change of
+    the zone's offset, 1970 to 2100 (the first entry holds from the beginning of time)."""
+    tz = zoneinfo.ZoneInfo(tzname)
+    start = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    end = dt.datetime(2101, 1, 1, tzinfo=dt.UTC)
+
+    def offset(t: dt.datetime) -> int:
+        delta = t.astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    changes = [("", offset(start))]
+    t, prev = start, offset(start)
+    day = dt.timedelta(days=1)
+    while t < end:
+        after = t + day
+        if offset(after) != prev:
+            lo, hi = t, after
+            while hi - lo > dt.timedelta(seconds=1):
+                mid = lo + (hi - lo) / 2
+                lo, hi = (mid, hi) if offset(mid) == prev else (lo, mid)
+            hi = hi.replace(microsecond=0)
+            prev = offset(hi)
+            changes.append((hi.strftime("%Y-%m-%d %H:%M:%S"), prev))
+        t = after
+    return tuple(changes)
+
+
+class LocalDate(Func):
+    """The calendar day of an instant in the company time zone.
+
+    PostgreSQL converts with ``AT TIME ZONE``. SQLite has no time zones: there the offset is
+    chosen by comparing the stored UTC text with the zone's offset changes (a balanced tree
+    of CASEs, a few comparisons per row) instead of calling Python for every row.
+    """
+
+    output_field = DateField()
+    arity = 1
+
+    def as_sql(  # type: ignore[override]
+        self, compiler: Any, connection: Any, **extra: Any
+    ) -> Any:
+        sql, params = compiler.compile(self.source_expressions[0])
+        tzname = settings.TIME_ZONE
+        if connection.vendor == "postgresql":
+            return f"(({sql}) AT TIME ZONE %s)::date", (*params, tzname)
+        if connection.vendor != "sqlite":  # pragma: no cover - other databases
+            raise NotImplementedError(connection.vendor)
+        changes = _offsets(tzname)
+
+        def tree(lo: int, hi: int) -> tuple[str, list[Any]]:
+            if lo == hi:
+                return f"'{changes[lo][1]:+d} seconds'", []
+            mid = (lo + hi + 1) // 2
+            left, lp = tree(lo, mid - 1)
+            right, rp = tree(mid, hi)
+            return f"CASE WHEN ({sql}) < %s THEN {left} ELSE {right} END", [
+                *params,
+                changes[mid][0],
+                *lp,
+                *rp,
+            ]
+
+        modifier, mparams = tree(0, len(changes) - 1)
+        return f"date(({sql}), {modifier})", (*params, *mparams)
 
 
 class AsReal(Func):

@@ -243,8 +243,13 @@ class Opportunity(TrackedModel):
         indexes = [
             models.Index(fields=["owner", "outcome"]),
             models.Index(fields=["pipeline", "stage"]),
-            models.Index(fields=["outcome", "expected_close"]),
-            models.Index(fields=["outcome", "closed_on"]),
+            # KPIs: the period's deals by outcome, with what their figures read (covering)
+            models.Index(
+                fields=["outcome", "expected_close", "owner", "currency", "amount", "probability"]
+            ),
+            models.Index(fields=["outcome", "closed_on", "owner", "currency", "amount"]),
+            models.Index(fields=["outcome", "updated_at", "owner"]),
+            models.Index(fields=["created_at", "owner", "source"]),
         ]
         constraints = [
             models.CheckConstraint(
