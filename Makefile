@@ -28,7 +28,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.salescope-installed
 
-.PHONY: help install demo serve test lint fmt bench bench-imports migrations-check clean
+.PHONY: help install demo serve test lint fmt bench bench-imports bench-kpis migrations-check clean
 
 help:
 	@echo "make install           set up .tools/ (uv) and .venv/ (locked dependencies)"
@@ -38,6 +38,7 @@ help:
 	@echo "make fmt               ruff format + ruff check --fix"
 	@echo "make bench             run the benchmarks (bench/run.py)"
 	@echo "make bench-imports     import 100,000 deals + 400,000 history rows (SQLite, PostgreSQL)"
+	@echo "make bench-kpis [ARGS=...]  KPI speed on a seeded company vs DuckDB (bench/README.md)"
 	@echo "make migrations-check  fail if a model change has no migration"
 
 install: $(STAMP)
@@ -94,6 +95,9 @@ bench: install
 
 bench-imports: install
 	scripts/pg_throwaway.sh $(BIN)/python bench/imports.py
+
+bench-kpis: install
+	$(BIN)/python bench/kpis.py $(ARGS)
 
 migrations-check: install
 	$(BIN)/salescope makemigrations --check --dry-run

@@ -360,6 +360,8 @@ class OpportunityEvent(models.Model):
             models.Index(fields=["kind", "occurred_at"]),
             models.Index(fields=["occurred_at", "id"]),
             models.Index(fields=["to_stage", "occurred_at"]),
+            # KPIs (funnel): a deal's earlier entries into a stage and its later stage moves
+            models.Index(fields=["opportunity", "kind", "to_stage", "occurred_at", "id"]),
         ]
 
     def __str__(self) -> str:
