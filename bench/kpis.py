@@ -159,7 +159,9 @@ def _load_sqlite(
     return count
 
 
-def prepare(pg_url: str, sqlite_path: Path, parquet_dir: Path, tables_only: set[str]) -> None:
+def prepare(
+    pg_url: str, sqlite_path: Path, parquet_dir: Path, tables_only: set[str], skip: set[str]
+) -> None:
     import duckdb
 
     started = time.perf_counter()
@@ -208,7 +210,7 @@ def prepare(pg_url: str, sqlite_path: Path, parquet_dir: Path, tables_only: set[
     pg_tables = _pg_columns(pg)
     total_rows = 0
     for table, columns in sorted(pg_tables.items()):
-        if tables_only and table not in tables_only:
+        if (tables_only and table not in tables_only) or table in skip:
             continue
         t0 = time.perf_counter()
         names = ", ".join(f'"{c[0]}"' for c in columns)
@@ -1080,7 +1082,8 @@ def main() -> int:
         return 0
     if args.prepare:
         only = {t for t in args.tables.split(",") if t}
-        prepare(args.pg, Path(args.sqlite), Path(args.parquet), only)
+        skip = {t for t in args.skip.split(",") if t}
+        prepare(args.pg, Path(args.sqlite), Path(args.parquet), only, skip)
         return 0
     return run(args)
 
