@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from salescope.core import clock
-from salescope.kpis import engine, periods, queries
+from salescope.kpis import engine, periods, queries, render
 from salescope.kpis.periods import Period
 from salescope.kpis.registry import Kpi
 from salescope.kpis.widgets import WidgetSpec
@@ -81,7 +81,8 @@ class Tile:
     main: Number
     compare: Number | None = None
     today: Number | None = None
-    #: relative change against the comparison (None without one, or from 0)
+    #: change against the comparison: relative, or percentage points for rates (None
+    #: without a comparison, or relative from 0)
     change: Decimal | None = None
     change_display: str = ""
     #: "up", "down" or "flat" (no arrow without a change)
@@ -155,13 +156,6 @@ def _compute(kpi: Kpi, user: User, period: Period, by: str | None = None) -> eng
     return engine.compute(engine.KpiQuery(kpi=kpi.key, period=period, by=by, user=user))
 
 
-def _change_display(change: Decimal) -> str:
-    from salescope.core import formatting
-
-    sign = "+" if change > 0 else ("−" if change < 0 else "±")
-    return sign + formatting.percent(abs(change), digits=1)
-
-
 def flash_tiles(user: User, *, today: dt.date | None = None) -> list[Tile]:
     """The user's flash tiles on ``today`` (default: today in the company time zone)."""
     fp = FlashPeriods.on(today or clock.today())
@@ -204,13 +198,13 @@ def _tile(kpi: Kpi, user: User, fp: FlashPeriods, base: str) -> Tile:
         c_value = previous.total.value
         tile.compare = _number(kpi, previous, c_value, _url(base, kpi, fp.previous))
         tile.today = _number(kpi, day, day.total.value, _url(base, kpi, fp.day))
-        change = engine.Cell(None, "", None, "", value, c_value).change
-        tile.change = change
+        change = render.change_between(kpi, value, c_value, result.currency)
         if change is not None:
-            tile.change_display = _change_display(change)
-            tile.trend = "up" if change > 0 else ("down" if change < 0 else "flat")
-            if change != 0:
-                tile.good = (change > 0) == (kpi.direction == "higher")
+            tile.change = change.value
+            tile.change_display = change.text
+            tile.trend = "up" if change.value > 0 else ("down" if change.value < 0 else "flat")
+            if change.value != 0:
+                tile.good = change.good
     return tile
 
 

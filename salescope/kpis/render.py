@@ -29,7 +29,7 @@ from salescope.kpis.widgets import WidgetSpec
 
 @dataclass
 class Change:
-    """The relative change against the comparison period."""
+    """The change against the comparison period (relative, or in points for rates)."""
 
     value: Decimal
     text: str
@@ -153,15 +153,34 @@ def error_text(error: ValidationError) -> str:
 
 
 def change_of(kpi: registry.Kpi, cell: Cell, currency: str | None) -> Change | None:
-    change = cell.change
-    if change is None:
+    return change_between(kpi, cell.value, cell.compare, currency)
+
+
+def change_between(
+    kpi: registry.Kpi, value: Decimal | None, compare: Decimal | None, currency: str | None
+) -> Change | None:
+    """How ``value`` moved from ``compare``: relative (+12.5 %) for amounts and counts, in
+    percentage points (+4.2 pp) for rates, where a relative change of a percentage misleads.
+    None without a comparison (or, relative, from 0)."""
+    if value is None or compare is None:
         return None
-    sign = "+" if change > 0 else ""
+    if kpi.unit == "percent":
+        points = (value - compare) * 100
+        sign = "+" if points > 0 else ("−" if points < 0 else "±")
+        text = _("%(points)s pp") % {"points": sign + formatting.number(abs(points), digits=1)}
+        change = points
+    else:
+        relative = Cell(None, "", None, "", value, compare).change
+        if relative is None:
+            return None
+        change = relative
+        sign = "+" if change > 0 else ("−" if change < 0 else "±")
+        text = sign + formatting.percent(abs(change), digits=1)
     return Change(
         value=change,
-        text=sign + formatting.percent(change, digits=1),
+        text=text,
         good=(change > 0) == (kpi.direction == "higher"),
-        compare_text=engine.display(kpi, cell.compare, currency),
+        compare_text=engine.display(kpi, compare, currency),
     )
 
 

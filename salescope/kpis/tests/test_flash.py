@@ -170,6 +170,8 @@ def test_manager_tiles_month_to_date_against_the_same_days_and_today(world: Any)
     assert rate.compare is not None and rate.compare.value == Decimal("0.5")
     assert rate.today is not None and rate.today.value == 1
     assert rate.good is True
+    # a rate moves in percentage points (75 % − 50 %), not by +50 % of itself
+    assert (rate.change, rate.change_display) == (Decimal(25), "+25.0 pp")
 
     revenue = tiles["won_revenue"]
     assert revenue.main.value == Decimal("6000.00")
