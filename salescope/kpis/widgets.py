@@ -297,12 +297,14 @@ def chart_problem(chart: str, kpi: registry.Kpi, *, by: str | None, grain: str |
         return _("Stacked bars need both a dimension and a grain.")
     if chart == "line" and not grain:
         return _("A line chart needs a grain (day, week, month ...).")
-    if chart in ("pie", "funnel") and not by:
-        return _("A %(chart)s needs a dimension.") % {"chart": str(CHARTS[chart]).lower()}
-    if chart in ("pie", "funnel") and grain:
-        return _("A %(chart)s shows one period: remove the grain.") % {
-            "chart": str(CHARTS[chart]).lower()
-        }
+    if chart == "pie" and not by:
+        return _("A pie chart needs a dimension.")
+    if chart == "funnel" and not by:
+        return _("A funnel needs a dimension (usually the stage).")
+    if chart == "pie" and grain:
+        return _("A pie chart shows one period: remove the grain.")
+    if chart == "funnel" and grain:
+        return _("A funnel shows one period: remove the grain.")
     if chart == "bar" and not (by or grain):
         return _("A bar chart needs a dimension or a grain.")
     if chart == "histogram":

@@ -153,6 +153,7 @@ def test_no_entry_is_left_in_english_by_accident(po_entries: list[Entry]) -> Non
         "Import", "Inbound", "Marketing", "Name", "Organisation", "Partner", "Pipeline",
         "Pipelines", "Region", "Status", "System", "Team", "Text", "Web", "Website",
         "Administrator", "%(field)s: %(old)s → %(new)s", "Deal %(outcome)s", "status",
+        "Dashboards", "Dimension", "Position", "Widgets", "Team %(team)s",
     }  # fmt: skip
     suspicious = [
         e.msgid
