@@ -145,7 +145,11 @@ class Account(TrackedModel):
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
         ordering = ["name"]
-        indexes = [models.Index(fields=["owner", "status"])]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            # a team's accounts (activities visible through them)
+            models.Index(fields=["owner", "id"]),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -110,13 +110,16 @@ def activities(user: Any) -> QuerySet[Activity]:
     from salescope.accounts.models import Account
 
     owners, shared = _owners_and_shared(user)
-    deals = Opportunity.objects.filter(Q(owner_id__in=owners) | Q(pk__in=shared))
+    # The team's deals and the shared deals apart: each an index-only read of its own.
+    owned = Opportunity.objects.filter(owner_id__in=owners)
+    shared_deals = Opportunity.objects.filter(pk__in=shared)
     participants = Activity.participant_users.through.objects.filter(user_id=user.pk)
     cond = (
         Q(owner_id__in=owners)
         | Q(assigned_by_id=user.pk)
         | Q(pk__in=participants.values("activity_id"))
-        | Q(opportunity_id__in=deals.values("pk"))
+        | Q(opportunity_id__in=owned.values("pk"))
+        | Q(opportunity_id__in=shared)
     )
     if user.role == Role.MARKETING:
         cond |= Q(account_id__isnull=False)
@@ -125,7 +128,8 @@ def activities(user: Any) -> QuerySet[Activity]:
         cond |= (
             Q(account_id__in=Account.objects.filter(owner_id__in=owners).values("pk"))
             | Q(account_id__in=account_shared.values("account_id"))
-            | Q(account_id__in=deals.values("account_id"))
+            | Q(account_id__in=owned.values("account_id"))
+            | Q(account_id__in=shared_deals.values("account_id"))
         )
     return qs.filter(cond)
 

@@ -250,6 +250,8 @@ class Opportunity(TrackedModel):
             models.Index(fields=["outcome", "closed_on", "owner", "currency", "amount"]),
             models.Index(fields=["outcome", "updated_at", "owner"]),
             models.Index(fields=["created_at", "owner", "source"]),
+            # a team's deals and their accounts (activities visible through them)
+            models.Index(fields=["owner", "account", "id"]),
         ]
         constraints = [
             models.CheckConstraint(
