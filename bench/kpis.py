@@ -160,7 +160,12 @@ def _load_sqlite(
 
 
 def prepare(
-    pg_url: str, sqlite_path: Path, parquet_dir: Path, tables_only: set[str], skip: set[str]
+    pg_url: str,
+    sqlite_path: Path,
+    parquet_dir: Path,
+    tables_only: set[str],
+    skip: set[str],
+    targets: set[str],
 ) -> None:
     import duckdb
 
@@ -174,43 +179,51 @@ def prepare(
         check=True,
     )
     pg = _pg_connect(pg_url)
-    _log("VACUUM ANALYZE (PostgreSQL) ...")
-    pg.execute("VACUUM ANALYZE")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
-    sqlite_path.parent.mkdir(parents=True, exist_ok=True)
-    _log(f"migrate {sqlite_path} ...")
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "-v0"],
-        cwd=ROOT,
-        env={**env, "DATABASE_URL": f"sqlite:///{sqlite_path}"},
-        check=True,
-    )
-    if parquet_dir.exists():
+    if "postgresql" in targets:
+        _log("VACUUM ANALYZE (PostgreSQL) ...")
+        pg.execute("VACUUM ANALYZE")
+    db: sqlite3.Connection | None = None
+    indexes: list[Any] = []
+    sqlite_tables: set[str] = set()
+    if "sqlite" in targets:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{sqlite_path}{suffix}").unlink(missing_ok=True)
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        _log(f"migrate {sqlite_path} ...")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": f"sqlite:///{sqlite_path}"},
+            check=True,
+        )
+        db = sqlite3.connect(sqlite_path, isolation_level=None)
+        db.execute("PRAGMA journal_mode=OFF")
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("PRAGMA foreign_keys=OFF")
+        db.execute("PRAGMA cache_size=-1000000")
+        indexes = db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+        for name, _sql in indexes:
+            db.execute(f'DROP INDEX "{name}"')
+        sqlite_tables = {
+            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    parquet = "parquet" in targets
+    if parquet and parquet_dir.exists():
         shutil.rmtree(parquet_dir)
-    parquet_dir.mkdir(parents=True)
+    parquet_dir.mkdir(parents=True, exist_ok=True)
     work = parquet_dir / "_csv"
-    work.mkdir()
-
-    db = sqlite3.connect(sqlite_path, isolation_level=None)
-    db.execute("PRAGMA journal_mode=OFF")
-    db.execute("PRAGMA synchronous=OFF")
-    db.execute("PRAGMA foreign_keys=OFF")
-    db.execute("PRAGMA cache_size=-1000000")
-    indexes = db.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-    ).fetchall()
-    for name, _sql in indexes:
-        db.execute(f'DROP INDEX "{name}"')
-    sqlite_tables = {
-        r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
+    work.mkdir(exist_ok=True)
     duck = duckdb.connect()
     duck.execute("SET preserve_insertion_order = false")
     pg_tables = _pg_columns(pg)
     total_rows = 0
     for table, columns in sorted(pg_tables.items()):
         if (tables_only and table not in tables_only) or table in skip:
+            continue
+        load = db is not None and table in sqlite_tables and table != "django_migrations"
+        if not (load or parquet):
             continue
         t0 = time.perf_counter()
         names = ", ".join(f'"{c[0]}"' for c in columns)
@@ -221,28 +234,31 @@ def prepare(
                 for data in copy:
                     out.write(data)
         rows = 0
-        if table in sqlite_tables and table != "django_migrations":
+        if load:
+            assert db is not None
             db.execute("BEGIN")
             db.execute(f'DELETE FROM "{table}"')
             rows = _load_sqlite(db, table, columns, path)
             db.execute("COMMIT")
-        types = ", ".join(f"'{c[0]}': '{_duck_type(c[1], c[2], c[3])}'" for c in columns)
-        duck.execute(
-            f"COPY (SELECT * FROM read_csv('{path}', header = true, nullstr = '\\N', "
-            f"auto_detect = false, columns = {{{types}}})) "
-            f"TO '{parquet_dir / table}.parquet' (FORMAT parquet, COMPRESSION zstd)"
-        )
+        if parquet:
+            types = ", ".join(f"'{c[0]}': '{_duck_type(c[1], c[2], c[3])}'" for c in columns)
+            duck.execute(
+                f"COPY (SELECT * FROM read_csv('{path}', header = true, nullstr = '\\N', "
+                f"auto_detect = false, columns = {{{types}}})) "
+                f"TO '{parquet_dir / table}.parquet' (FORMAT parquet, COMPRESSION zstd)"
+            )
         path.unlink()
         total_rows += rows
         _log(f"  {table}: {rows:,} rows in {time.perf_counter() - t0:.1f} s")
     shutil.rmtree(work)
-    _log("SQLite: indexes, ANALYZE ...")
-    for _name, sql in indexes:
-        db.execute(sql)
-    db.execute("ANALYZE")
-    db.execute("PRAGMA optimize")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.close()
+    if db is not None:
+        _log("SQLite: indexes, ANALYZE ...")
+        for _name, sql in indexes:
+            db.execute(sql)
+        db.execute("ANALYZE")
+        db.execute("PRAGMA optimize")
+        db.execute("PRAGMA journal_mode=WAL")
+        db.close()
     pg.close()
     _log(f"prepared {total_rows:,} rows in {time.perf_counter() - started:.0f} s")
 
@@ -1062,6 +1078,14 @@ def main() -> int:
     parser.add_argument(
         "--tables", default="", help="--prepare only these tables (comma-separated)"
     )
+    parser.add_argument(
+        "--skip", default="", help="--prepare: leave these tables out (comma-separated)"
+    )
+    parser.add_argument(
+        "--targets",
+        default="postgresql,sqlite,parquet",
+        help="--prepare: VACUUM ANALYZE postgresql, copy into sqlite, write parquet",
+    )
     parser.add_argument("--pg", default=os.environ.get("BENCH_KPIS_PG", DEFAULT_PG))
     parser.add_argument("--sqlite", default=str(DEFAULT_SQLITE))
     parser.add_argument("--parquet", default=str(DEFAULT_PARQUET))
@@ -1083,7 +1107,8 @@ def main() -> int:
     if args.prepare:
         only = {t for t in args.tables.split(",") if t}
         skip = {t for t in args.skip.split(",") if t}
-        prepare(args.pg, Path(args.sqlite), Path(args.parquet), only, skip)
+        targets = {t for t in args.targets.split(",") if t}
+        prepare(args.pg, Path(args.sqlite), Path(args.parquet), only, skip, targets)
         return 0
     return run(args)
 
