@@ -14,9 +14,10 @@ Medians use ``percentile_cont(0.5)`` on PostgreSQL. SQLite has no such aggregate
 database numbers each group's values in order and returns the one or two middle ones, and the
 engine takes their mean (for an even count, as ``percentile_cont`` does).
 
-The scope is written as conditions on the records' own columns (owner ids read at each query,
-deals shared with the user as a subquery), equal to ``salescope/visibility.py``, so the
-databases use their indexes on the period and the owner instead of a subquery over all deals.
+The scope is written as conditions on the records' own columns (the owner among the team's
+members, the deals shared with the user: both small subqueries), equal to
+``salescope/visibility.py``, so the databases use their indexes on the period and the owner
+instead of a subquery over all deals.
 """
 
 from __future__ import annotations
@@ -55,13 +56,13 @@ RATE = DecimalField(max_digits=18, decimal_places=8)
 MONEY = DecimalField(max_digits=30, decimal_places=8)
 
 
-def _owners_and_shared(user: Any) -> tuple[list[int], Any]:
+def _owners_and_shared(user: Any) -> tuple[Any, Any]:
     """The owner ids whose deals ``user`` sees, and the ids of the deals shared with them.
 
-    Read at every query (live); the owners are a handful of users, the shared deals a
-    subquery (of any size).
+    Both are subqueries of the KPI query itself (live, no extra round trip): the owners are a
+    handful of users, the shared deals any number.
     """
-    owners = list(owner_ids(user).values_list("pk", flat=True))
+    owners = owner_ids(user)
     shared = Opportunity.shared_with.through.objects.filter(user_id=user.pk).values(
         "opportunity_id"
     )
