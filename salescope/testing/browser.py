@@ -95,3 +95,12 @@ def login(page: Page, live_server_url: str, username: str, password: str) -> Non
     page.fill("#id_password", password)
     with page.expect_navigation():
         page.locator("form:has(#id_username) [type=submit]").click()
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Save the page as ``var/screenshots/<name>.png`` (to look at what a test saw)."""
+    from django.conf import settings
+
+    folder = Path(settings.PROJECT_DIR) / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)

@@ -8,17 +8,15 @@ Screenshots go to ``var/screenshots/imports-*.png``.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 from django.urls import reverse
 
 from salescope.imports.models import ImportJob, JobStatus
 from salescope.pipeline.models import Opportunity
-from salescope.testing.browser import login
+from salescope.testing.browser import login, screenshot
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -27,7 +25,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-Long-pass-123"
-SHOTS = Path(settings.PROJECT_DIR) / "var" / "screenshots"
 
 GOOD = (
     "Verkaufschance;Firma;Phase;Betrag;Erstellt am;Verkäufer\n"
@@ -39,8 +36,7 @@ BAD = GOOD.replace("800;", "achthundert;")
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"imports-{name}.png"), full_page=True)
+    screenshot(page, f"imports-{name}")
 
 
 def csv_file(name: str, text: str) -> dict[str, Any]:

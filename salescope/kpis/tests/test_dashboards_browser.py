@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from django.conf import settings
 from django.urls import reverse
 
 from salescope.kpis import builtins
 from salescope.kpis.models import Dashboard
 from salescope.pipeline import services as pipeline
-from salescope.testing.browser import login
+from salescope.testing.browser import login, screenshot
 from salescope.testing.factories import make_opportunity
 
 if TYPE_CHECKING:
@@ -33,12 +32,10 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-Long-pass-123"
-SHOTS = Path(settings.PROJECT_DIR) / "var" / "screenshots"
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"dashboards-{name}.png"), full_page=True)
+    screenshot(page, f"dashboards-{name}")
 
 
 def _world(o: Any) -> None:
