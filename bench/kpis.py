@@ -966,9 +966,11 @@ def run(args: argparse.Namespace) -> int:
             ["--worker", "engine", *user_args], {"DATABASE_URL": args.pg}
         )
     _log("DuckDB worker ...")
+    # (it reads only the company's fiscal year start, through Django, from either database)
+    settings_db = args.pg if "postgresql" in dbs else f"sqlite:///{args.sqlite}"
     results["duckdb"] = _worker(
         ["--worker", "duckdb", "--parquet", str(parquet), *user_args],
-        {"DATABASE_URL": f"sqlite:///{args.sqlite}"},
+        {"DATABASE_URL": settings_db},
     )
     mismatches: list[str] = []
     for db in ("sqlite", "postgresql"):
