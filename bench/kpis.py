@@ -255,6 +255,7 @@ def prepare(
         _log("SQLite: indexes, ANALYZE ...")
         for _name, sql in indexes:
             db.execute(sql)
+        db.execute("PRAGMA analysis_limit = 1000")  # sampled statistics: seconds, not minutes
         db.execute("ANALYZE")
         db.execute("PRAGMA optimize")
         db.execute("PRAGMA journal_mode=WAL")
