@@ -712,14 +712,20 @@ def records(query: KpiQuery, *, group: Any = _ANY, bucket: dt.date | None = None
     while kpi.is_derived:
         kpi = registry.get(kpi.records_from or kpi.inputs[0])
     period = query.period
-    if bucket is not None and query.grain is not None and kpi.grains:
-        start = max(bucket, period.start)
-        end = min(periods.next_bucket(bucket, query.grain), period.end)
-        period = Period(start, end)
     ctx = context(user=query.user, period=period, currency=query.currency)
     qs = _filtered(kpi, ctx, {k: v for k, v in filters.items() if k in kpi.dimensions})
     if group is not _ANY and query.by is not None and query.by in kpi.dimensions:
         qs = dims.get(query.by).filter(qs, kpi.subject, [group])
+    tf = kpi.time_field
+    if bucket is not None and query.grain is not None and kpi.grains and tf is not None:
+        # The records of the whole period whose time falls in the bucket, the way the cell
+        # was counted: making the bucket the period would change what "the first entry into
+        # a stage in the period" means for the funnel.
+        part = Period(
+            max(bucket, period.start), min(periods.next_bucket(bucket, query.grain), period.end)
+        )
+        lo, hi = (part.start, part.end) if tf.is_date else part.bounds()
+        qs = qs.filter(**{f"{tf.path}__gte": lo, f"{tf.path}__lt": hi})
     if kpi.aggregate == "count_distinct":
         from salescope.pipeline.models import Opportunity
 

@@ -349,7 +349,7 @@ def drill(params: QueryDict, user: Any) -> Drill:
     if raw_bucket and spec.grain:
         bucket = periods.parse_day(raw_bucket, "bucket")
         bucket_label = periods.bucket_label(bucket, spec.grain, periods.fiscal_start_month())
-    records = bucket_records(query, group=group, bucket=bucket)
+    records = engine.records(query, group=group, bucket=bucket)
     range_label = ""
     vmin, vmax = params.get("vmin"), params.get("vmax")
     if vmin and vmax:
@@ -370,33 +370,6 @@ def drill(params: QueryDict, user: Any) -> Drill:
         and not range_label
     )
     return Drill(spec, query, records, group_label, bucket_label, range_label, adds_up)
-
-
-def bucket_records(query: engine.KpiQuery, *, group: Any, bucket: Any) -> engine.Records:
-    """The records behind one cell: those of the whole period, then of the bucket by their
-    time field, the way the cell was counted.
-
-    (Asking the engine for the bucket alone would make the bucket the period, which changes
-    what "the first entry into a stage in the period" means for the funnel KPIs.)
-    """
-    whole = engine.records(query, group=group)
-    kpi = whole.kpi
-    tf = kpi.time_field
-    if (
-        bucket is None
-        or query.grain is None
-        or tf is None
-        or not kpi.grains
-        or kpi.snapshot
-        or kpi.aggregate == "count_distinct"
-    ):
-        return engine.records(query, group=group, bucket=bucket)
-    start = max(bucket, query.period.start)
-    end = min(periods.next_bucket(bucket, query.grain), query.period.end)
-    part = periods.Period(start, end)
-    lo, hi = (start, end) if tf.is_date else part.bounds()
-    qs = whole.queryset.filter(**{f"{tf.path}__gte": lo, f"{tf.path}__lt": hi})
-    return engine.Records(kpi, qs, whole.value_field)
 
 
 def _bad_request(error: ValidationError) -> HttpResponse:
