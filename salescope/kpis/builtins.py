@@ -43,7 +43,7 @@ MANAGER = BuiltinDashboard(
         _w("full", kpi="won_revenue", chart="bar", grain="month", period="last_12_months",
            compare="year"),
         _w(kpi="win_rate", chart="bar", by="rep", period="this_quarter"),
-        _w(kpi="stage_conversion", chart="funnel", by="stage", period="this_quarter"),
+        _w("full", kpi="stage_entries", chart="funnel", by="stage", period="this_quarter"),
         _w(kpi="weighted_pipeline", chart="stacked", by="rep", grain="month",
            period="next_6_months"),
         _w(kpi="sales_cycle_median", chart="bar", by="rep", period="last_12_months"),

@@ -246,31 +246,72 @@ def _stage_order(result: KpiResult) -> list[Cell]:
     return sorted(cells, key=lambda c: order.get(c.group, (10**9, 10**9)))
 
 
-def funnel(spec: WidgetSpec, result: KpiResult) -> dict[str, Any]:
-    """Steps in stage order, each label with the rate from the step before."""
-    option = _base(result)
+def _funnel_groups(result: KpiResult) -> list[tuple[str, list[tuple[Cell, str]]]]:
+    """The funnel's steps per pipeline (one funnel each), with each step's short name.
+
+    Stages of several pipelines are not one funnel: each pipeline gets its own, side by side.
+    Other dimensions make one funnel of all groups.
+    """
     cells = _stage_order(result)
-    data = []
-    previous: Decimal | None = None
+    if result.query.by != "stage":
+        return [("", [(c, c.group_label) for c in cells])]
+    from salescope.pipeline.models import Stage
+
+    names = {
+        pk: (pipeline, name)
+        for pk, pipeline, name in Stage.objects.filter(
+            pk__in=[c.group for c in cells if c.group is not None]
+        ).values_list("pk", "pipeline__name", "name")
+    }
+    funnels: dict[str, list[tuple[Cell, str]]] = {}
     for cell in cells:
-        point = _point(spec, result, cell, grouped=True)
-        point["name"] = cell.group_label
-        label = f"{cell.group_label}: {point['text']}"
-        if previous and cell.value is not None:
-            rate = formatting.percent(cell.value / previous, digits=0)
-            label += " · " + _("%(rate)s of the step before") % {"rate": rate}
-        point["label_text"] = label
-        data.append(point)
-        previous = cell.value
-    values = [p["value"] for p in data if isinstance(p["value"], float)]
-    option["series"] = [{
-        "name": str(result.kpi.name), "type": "funnel", "sort": "none", "gap": 2,
-        "left": "10%", "width": "80%", "top": 12, "bottom": 12,
-        "min": 0, "max": max(values) if values else 1, "minSize": "30%",
-        "label": {"position": "inside", "formatter": "{b}", "color": "#fff",
-                  "textBorderWidth": 0, "overflow": "break"},
-        "data": data,
-    }]  # fmt: skip
+        pipeline, name = names.get(cell.group, ("", cell.group_label))
+        funnels.setdefault(pipeline, []).append((cell, name))
+    return list(funnels.items())
+
+
+def funnel(spec: WidgetSpec, result: KpiResult) -> dict[str, Any]:
+    """Steps in stage order, each label with the rate from the step before; one funnel per
+    pipeline when the stages come from several."""
+    option = _base(result)
+    groups = _funnel_groups(result) or [("", [])]
+    n = len(groups)
+    slot = 100 / n
+    series = []
+    titles = []
+    for index, (pipeline, steps) in enumerate(groups):
+        data = []
+        previous: Decimal | None = None
+        for cell, name in steps:
+            point = _point(spec, result, cell, grouped=True)
+            point["name"] = cell.group_label
+            label = f"{name}: {point['text']}"
+            if previous and cell.value is not None:
+                rate = formatting.percent(cell.value / previous, digits=0)
+                label += "\n" + _("%(rate)s of the step before") % {"rate": rate}
+            point["label_text"] = label
+            data.append(point)
+            previous = cell.value
+        values = [p["value"] for p in data if isinstance(p["value"], float)]
+        left = index * slot + slot * 0.04
+        series.append({
+            "name": pipeline or str(result.kpi.name), "type": "funnel", "sort": "none",
+            "gap": 2, "left": f"{left:.1f}%", "width": f"{slot * 0.92:.1f}%",
+            "top": 34 if pipeline and n > 1 else 12, "bottom": 12,
+            "min": 0, "max": max(values) if values else 1, "minSize": "30%",
+            "label": {"position": "inside", "formatter": "{b}", "color": "#fff",
+                      "textBorderWidth": 0, "overflow": "break", "fontSize": 11,
+                      "lineHeight": 13},
+            "data": data,
+        })  # fmt: skip
+        if pipeline and n > 1:
+            titles.append({
+                "text": pipeline, "left": f"{index * slot + slot / 2:.1f}%", "top": 4,
+                "textAlign": "center", "textStyle": {"fontSize": 12, "fontWeight": "normal"},
+            })  # fmt: skip
+    option["series"] = series
+    if titles:
+        option["title"] = titles
     return option
 
 

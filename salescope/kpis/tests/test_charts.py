@@ -130,3 +130,17 @@ def test_histogram_of_days(deals: Any, frozen: Any) -> None:
 def test_no_chart_for_number_and_table(deals: Any, frozen: Any, chart: str) -> None:
     spec = WidgetSpec.from_params({**MARCH, "kpi": "deals_won", "by": "rep", "chart": chart})
     assert charts.option(spec, engine.compute(spec.query(deals.admin))) is None
+
+
+def test_one_funnel_per_pipeline(deals: Any, frozen: Any) -> None:
+    o = deals
+    other = services.create_pipeline(name="Projects", stages=[{"name": "Brief", "probability": 10}])
+    brief = other.stages.get(name="Brief")
+    with clock.frozen(at(3, 2)):
+        make_opportunity(owner=o.rep, stage=brief, amount="100", name="P1")
+    option = build(o.admin, kpi="stage_entries", by="stage", chart="funnel")
+    assert len(option["series"]) == 2
+    assert [t["text"] for t in option["title"]] == [s["name"] for s in option["series"]]
+    projects = next(s for s in option["series"] if s["name"] == "Projects")
+    assert [d["label_text"] for d in projects["data"]] == ["Brief: 1"]
+    assert projects["max"] == 1.0
