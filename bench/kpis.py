@@ -521,11 +521,8 @@ class Duck:
             return f" AND o.id IN {self.vis_opp(m)}"
         if subject == "event":
             return f" AND e.opportunity_id IN {self.vis_opp(m)}"
-        return (
-            f" AND (a.owner_id IN {self.owners(m)} OR a.assigned_by_id = {m}"
-            f" OR a.id IN (SELECT activity_id FROM act_users WHERE user_id = {m})"
-            f" OR a.opportunity_id IN {self.vis_opp(m)} OR a.account_id IN {self.vis_acc(m)})"
-        )
+        # activity KPIs: the activities of the people whose figures the manager sees
+        return f" AND a.owner_id IN {self.owners(m)}"
 
     # base KPIs --------------------------------------------------------------------------------
 

@@ -502,8 +502,9 @@ register(Kpi(
 ))  # fmt: skip
 
 ACTIVITY_RULE = _(
-    "Done activities, in the period in which they were done; rep is the person the activity "
-    "is assigned to; segment dimensions are those of the activity's account."
+    "Done activities of the people whose figures you see (yourself; a sales manager: the "
+    "team), in the period in which they were done; rep is the person the activity is assigned "
+    "to; segment dimensions are those of the activity's account."
 )
 ACTIVITIES_DONE = register(Kpi(
     key="activities_done",

@@ -48,7 +48,7 @@ from django.db.models import (
 
 from salescope.activities.models import Activity
 from salescope.kpis.registry import Context
-from salescope.org.models import ExchangeRate, Role
+from salescope.org.models import ExchangeRate
 from salescope.pipeline.models import Opportunity, OpportunityEvent
 from salescope.visibility import owner_ids, sees_everything
 
@@ -101,38 +101,21 @@ def events(user: Any) -> QuerySet[OpportunityEvent]:
 
 
 def activities(user: Any) -> QuerySet[Activity]:
-    """The activities ``user`` sees (``visibility.visible_activities``), the same conditions
-    written on the activity's own columns (owner, assigner, deal, account)."""
+    """The activities whose effort counts in ``user``'s figures: those assigned to the people
+    whose numbers they see (themself; a sales manager, also their teams' members), all of them
+    for administrators and read-only users.
+
+    Activity KPIs measure people's effort, so a colleague's call on a team deal is that
+    colleague's effort, not the team's. Every activity counted is one ``user`` may see
+    (``visibility.visible_activities`` shows the activities of these owners), so no figure
+    includes a record outside their scope.
+    """
     qs = Activity.objects.all()
     if _inactive(user):
         return qs.none()
     if not _limited(user):
         return qs
-    from salescope.accounts.models import Account
-
-    owners, shared = _owners_and_shared(user)
-    # The team's deals and the shared deals apart: each an index-only read of its own.
-    owned = Opportunity.objects.filter(owner_id__in=owners)
-    shared_deals = Opportunity.objects.filter(pk__in=shared)
-    participants = Activity.participant_users.through.objects.filter(user_id=user.pk)
-    cond = (
-        Q(owner_id__in=owners)
-        | Q(assigned_by_id=user.pk)
-        | Q(pk__in=participants.values("activity_id"))
-        | Q(opportunity_id__in=owned.values("pk"))
-        | Q(opportunity_id__in=shared)
-    )
-    if user.role == Role.MARKETING:
-        cond |= Q(account_id__isnull=False)
-    else:
-        account_shared = Account.shared_with.through.objects.filter(user_id=user.pk)
-        cond |= (
-            Q(account_id__in=Account.objects.filter(owner_id__in=owners).values("pk"))
-            | Q(account_id__in=account_shared.values("account_id"))
-            | Q(account_id__in=owned.values("account_id"))
-            | Q(account_id__in=shared_deals.values("account_id"))
-        )
-    return qs.filter(cond)
+    return qs.filter(owner_id__in=owner_ids(user))
 
 
 def _rate(*, day: Any, company: str, column: str | None = None, code: str | None = None) -> Any:
