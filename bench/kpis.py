@@ -690,11 +690,13 @@ PLACES = {
     "activities_done": 0,
     "time_spent": 2,
     "stage_conversion": 6,
+    "stage_entries": 0,
     "sales_cycle_median": 3,
     "stale_opportunities": 0,
     "slipped_deals": 0,
 }
 ADDITIVE = {
+    "stage_entries",
     "deals_won",
     "deals_lost",
     "won_revenue",
